@@ -1,0 +1,30 @@
+# phatnguoi: `make demo` runs the whole pipeline on this machine; `make test` passes the tests.
+# Both do every set-up step themselves on a fresh machine.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test test-fast lint models bench setup clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: $(STAMP)
+	YOLO_OFFLINE=1 $(BIN)/phatnguoi demo
+
+test: $(STAMP)
+	YOLO_OFFLINE=1 $(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy ingest detection cases notices phatnguoi
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

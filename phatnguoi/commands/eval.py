@@ -1,0 +1,14 @@
+"""``phatnguoi eval``: accuracy of the shipped models."""
+
+import click
+
+from phatnguoi.cli import LazyGroup
+
+group = LazyGroup(
+    name="eval",
+    help="Measure the models: plate reader, detector.",
+    commands={
+        "plates": ("phatnguoi.commands.eval_plates", "Plate-reader exact match on a labelled folder."),
+        "detector": ("phatnguoi.commands.eval_detector", "Detector mAP on the held-out simulator set."),
+    },
+)
