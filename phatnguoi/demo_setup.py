@@ -1,0 +1,135 @@
+"""The steps around the demo's workers: prepare the database and accounts, tell workers where
+things are, wait for the pipeline to drain, and count what went through it."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from phatnguoi.settings import Settings
+from phatnguoi.workers import all_cameras, session_factory, simulated_cameras
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    username: str
+    password: str
+    supervisor: str
+    supervisor_password: str
+
+
+def prepare(settings: Settings) -> DemoLogin:
+    """Migrations, cameras and units, and two demo accounts with freshly generated passwords
+    (an account left from an earlier run gets a new password: none is ever built in)."""
+    from sqlalchemy import select
+
+    from cases.accounts import create_user, generate_password, hash_password
+    from cases.cameras import register_cameras
+    from cases.db import upgrade
+    from cases.models import User
+
+    assert settings.database_url is not None
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.database_url)
+    unit = simulated_cameras(settings, 1)[0].unit.code
+    passwords = {}
+    with session_factory(settings).begin() as session:
+        register_cameras(session, all_cameras(settings).values())
+        for username, role in (("canbo", "officer"), ("giamsat", "supervisor")):
+            user = session.scalar(select(User).where(User.username == username))
+            if user is None:
+                _, passwords[username] = create_user(session, username=username, role=role, unit_code=unit)
+            else:
+                passwords[username] = generate_password()
+                user.password_hash = hash_password(passwords[username])
+                user.failed_logins = 0
+                user.locked_until = None
+    return DemoLogin("canbo", passwords["canbo"], "giamsat", passwords["giamsat"])
+
+
+def worker_env(settings: Settings, bootstrap: str) -> dict[str, str]:
+    """What every worker needs to find the same broker, database, evidence and secrets."""
+    env = {
+        "PHATNGUOI_KAFKA__BOOTSTRAP": bootstrap,
+        "PHATNGUOI_DATABASE_URL": str(settings.database_url),
+        "PHATNGUOI_VAR_DIR": str(settings.var_dir),
+        "PHATNGUOI_ENV": settings.env.value,
+        "PHATNGUOI_INGEST__SIMULATED_CAMERAS": str(settings.ingest.simulated_cameras),
+        "PHATNGUOI_WEB__PORT": str(settings.web.port),
+        "YOLO_OFFLINE": "1",
+    }
+    for name in ("secret_key", "evidence_signing_key", "pii_key"):
+        value = getattr(settings.security, name)
+        if value is not None:
+            env[f"PHATNGUOI_SECURITY__{name.upper()}"] = value.get_secret_value()
+    return env
+
+
+def _end_offsets(consumer, topic: str) -> int:  # noqa: ANN001
+    from kafka import TopicPartition
+
+    partitions = consumer.partitions_for_topic(topic) or set()
+    tps = [TopicPartition(topic, p) for p in partitions]
+    return sum(consumer.end_offsets(tps).values()) if tps else 0
+
+
+def _committed(admin, group: str, topic: str) -> int:  # noqa: ANN001
+    offsets = admin.list_consumer_group_offsets(group)
+    return sum(om.offset for tp, om in offsets.items() if tp.topic == topic and om.offset >= 0)
+
+
+def lag(settings: Settings, bootstrap: str) -> dict[str, int]:
+    """Messages not yet committed by each stage's group."""
+    from kafka import KafkaAdminClient, KafkaConsumer
+
+    topics, groups = settings.kafka.topics, settings.kafka.groups
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        return {
+            "detection": _end_offsets(consumer, topics.frames_raw.name)
+            - _committed(admin, groups.detection, topics.frames_raw.name),
+            "cases": _end_offsets(consumer, topics.violations_detected.name)
+            - _committed(admin, groups.cases, topics.violations_detected.name),
+        }
+    finally:
+        consumer.close()
+        admin.close()
+
+
+def wait_for_drain(settings: Settings, bootstrap: str, *, timeout_s: float) -> dict[str, int]:
+    """Wait until the stages have caught up with what was produced (or the timeout passes)."""
+    deadline = time.monotonic() + timeout_s
+    current = lag(settings, bootstrap)
+    while any(current.values()) and time.monotonic() < deadline:
+        time.sleep(1.0)
+        current = lag(settings, bootstrap)
+    return current
+
+
+def report(settings: Settings, bootstrap: str) -> dict:
+    """Counts of what went through the pipeline, read from the broker and the database."""
+    from kafka import KafkaAdminClient, KafkaConsumer
+    from sqlalchemy import func, select
+
+    from cases.models import Case, Notice
+
+    topics, groups = settings.kafka.topics, settings.kafka.groups
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        dlq = {t: _end_offsets(consumer, t + settings.kafka.dlq_suffix) for t in settings.topics_with_partitions()}
+        counts = {
+            "frames_produced": _end_offsets(consumer, topics.frames_raw.name),
+            "frames_processed": _committed(admin, groups.detection, topics.frames_raw.name),
+            "violations": _end_offsets(consumer, topics.violations_detected.name),
+        }
+    finally:
+        consumer.close()
+        admin.close()
+    with session_factory(settings)() as session:
+        counts["cases"] = session.scalar(select(func.count()).select_from(Case)) or 0
+        counts["notices"] = session.scalar(select(func.count()).select_from(Notice)) or 0
+    counts["dead_lettered"] = sum(dlq.values())
+    counts["dead_lettered_by_topic"] = {t: n for t, n in dlq.items() if n}
+    return counts

@@ -1,0 +1,229 @@
+"""What each worker process runs: composition of the packages, no domain logic.
+
+Every ``run_*`` takes the settings and a stop event and returns when the event is set (or, for
+a finite source, when it ends). ``phatnguoi worker NAME`` calls these; the demo supervisor starts
+one process per worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from phatnguoi.settings import Settings
+
+log = logging.getLogger("phatnguoi.workers")
+
+
+# --- shared pieces --------------------------------------------------------------------------------
+
+
+def evidence_store(settings: Settings):  # noqa: ANN201 - returns the EvidenceStore Protocol
+    from detection.evidence_store import FileEvidenceStore
+
+    if settings.evidence.backend != "file":
+        raise ValueError(f"evidence.backend {settings.evidence.backend!r} is not available in this build: "
+                         "expected 'file'")
+    return FileEvidenceStore(Path(settings.evidence.root))
+
+
+def simulated_cameras(settings: Settings, count: int | None = None) -> list:
+    """The simulator's cameras (``sim-*.yaml`` in the cameras folder), the first ``count``."""
+    from ingest.camera import load_camera
+
+    paths = sorted(Path(settings.ingest.cameras_dir).glob("sim-*.yaml"))
+    count = settings.ingest.simulated_cameras if count is None else count
+    if count > len(paths):
+        raise ValueError(f"asked for {count} simulated cameras, but {settings.ingest.cameras_dir} has "
+                         f"{len(paths)} (sim-*.yaml)")
+    return [load_camera(p) for p in paths[:count]]
+
+
+def all_cameras(settings: Settings) -> dict:
+    from ingest.camera import load_cameras
+
+    return load_cameras(settings.ingest.cameras_dir)
+
+
+def session_factory(settings: Settings):  # noqa: ANN201
+    from cases.db import make_engine
+    from cases.db import session_factory as factory
+
+    assert settings.database_url is not None
+    return factory(make_engine(settings.database_url))
+
+
+def secret(settings: Settings, name: str) -> str:
+    value = getattr(settings.security, name)
+    assert value is not None, f"security.{name} was not filled in by the settings"
+    return value.get_secret_value()
+
+
+def _bootstrap(settings: Settings) -> str:
+    if not settings.kafka.bootstrap:
+        raise ValueError("kafka.bootstrap is not set: a worker needs PHATNGUOI_KAFKA__BOOTSTRAP=HOST:PORT "
+                         "(the demo sets it for the workers it starts)")
+    return settings.kafka.bootstrap
+
+
+# --- ingest ------------------------------------------------------------------------------------------
+
+
+def run_ingest(settings: Settings, stop: threading.Event, *, seed: int = 0, limit: int | None = None,
+               realtime: bool = True) -> int:
+    """One producer thread per simulated camera, paced to the camera's fps; returns frames sent."""
+    from ingest.producer import FrameProducer, run_producer
+    from ingest.sources import SimSource
+
+    bootstrap = _bootstrap(settings)
+    topics = settings.kafka.topics
+    start_ns = time.time_ns()
+    producer = FrameProducer(bootstrap, topic=topics.frames_raw.name, health_topic=topics.cameras_health.name,
+                             heartbeat_s=settings.ingest.heartbeat_s, pace=realtime)
+    threads = []
+    for n, camera in enumerate(simulated_cameras(settings)):
+        source = SimSource(camera, seed=seed + n, start_ns=start_ns, limit=limit)
+        thread = threading.Thread(target=run_producer, args=(source, producer, stop), name=f"ingest-{camera.id}",
+                                  daemon=True)
+        thread.start()
+        threads.append(thread)
+    try:
+        while any(t.is_alive() for t in threads) and not stop.is_set():
+            producer.heartbeat()
+            stop.wait(1.0)
+        for thread in threads:
+            thread.join()
+    finally:
+        producer.close()
+    return producer.sent
+
+
+# --- detection ---------------------------------------------------------------------------------------
+
+
+def detection_process(settings: Settings) -> Callable:
+    """The detection stage as ``record -> [OutMessage]``: decode, detect, track, rules, evidence."""
+    from detection.detector import YoloDetector, parse_class_map
+    from detection.pipeline import DetectionStage
+    from detection.reader import OnnxPlateReader
+    from detection.tracking import make_tracker
+    from ingest.producer import decode_frame
+    from phatnguoi.streams import OutMessage
+
+    cameras = all_cameras(settings)
+    cfg = settings.detection
+    detector = YoloDetector(cfg.weights, class_map=parse_class_map(cfg.class_map) if cfg.class_map else None,
+                            imgsz=cfg.imgsz, conf=cfg.conf)
+    reader = OnnxPlateReader(cfg.plate_reader_model)
+    fps = max((c.fps for c in cameras.values()), default=10.0)
+    stage = DetectionStage(
+        cameras,
+        detector=detector,
+        reader=reader,
+        store=evidence_store(settings),
+        signing_key=secret(settings, "evidence_signing_key").encode(),
+        tracker_factory=lambda: make_tracker(cfg.tracker, fps=fps),
+        model_versions={"detector": _version(detector), "plate_reader": _version(reader)},
+    )
+    topic = settings.kafka.topics.violations_detected.name
+
+    def process(record) -> Iterable[OutMessage]:  # noqa: ANN001
+        frame = decode_frame(record, known_cameras=cameras)
+        return [OutMessage(topic=topic, key=e.violation_id.encode(), value=e.model_dump_json().encode())
+                for e in stage.process(frame)]
+
+    return process
+
+
+def _version(model: object) -> str:
+    return str(getattr(model, "version", type(model).__name__))
+
+
+def run_detection(settings: Settings, stop: threading.Event) -> None:
+    from phatnguoi.streams import Stage
+
+    Stage(bootstrap=_bootstrap(settings), source_topic=settings.kafka.topics.frames_raw.name,
+          group_id=settings.kafka.groups.detection, process=detection_process(settings), name="detection",
+          max_records=10, dlq_suffix=settings.kafka.dlq_suffix,
+          session_timeout_ms=settings.kafka.session_timeout_ms,
+          heartbeat_interval_ms=settings.kafka.heartbeat_interval_ms).run(stop)
+
+
+# --- cases -------------------------------------------------------------------------------------------
+
+
+def cases_process(settings: Settings) -> Callable:
+    """The case stage: ``violations.detected`` record -> a case (idempotent), committed before the
+    offset is."""
+    from cases.intake import ingest_violation
+    from detection.types import ViolationEvent
+
+    factory = session_factory(settings)
+
+    def process(record) -> list:  # noqa: ANN001
+        event = ViolationEvent.model_validate_json(record.value)
+        with factory.begin() as session:
+            ingest_violation(session, event)
+        return []
+
+    return process
+
+
+def run_cases(settings: Settings, stop: threading.Event) -> None:
+    from phatnguoi.streams import Stage
+
+    Stage(bootstrap=_bootstrap(settings), source_topic=settings.kafka.topics.violations_detected.name,
+          group_id=settings.kafka.groups.cases, process=cases_process(settings), name="cases",
+          dlq_suffix=settings.kafka.dlq_suffix, session_timeout_ms=settings.kafka.session_timeout_ms,
+          heartbeat_interval_ms=settings.kafka.heartbeat_interval_ms).run(stop)
+
+
+# --- notices -----------------------------------------------------------------------------------------
+
+
+def run_notices(settings: Settings, stop: threading.Event, *, poll_s: float = 1.0) -> None:
+    """Render the notices the outbox asks for (after an officer approves a case)."""
+    from notices.worker import NoticeWorkerConfig, process_outbox
+
+    factory = session_factory(settings)
+    store = evidence_store(settings)
+    config = NoticeWorkerConfig(secret_key=secret(settings, "secret_key"), pii_key=secret(settings, "pii_key"),
+                                verify_base_url=f"{public_url(settings)}/verify")
+    while not stop.is_set():
+        if process_outbox(factory, store, config) == 0:
+            stop.wait(poll_s)
+
+
+# --- web ---------------------------------------------------------------------------------------------
+
+
+def public_url(settings: Settings) -> str:
+    return f"http://{settings.web.host}:{settings.web.port}"
+
+
+def run_web(settings: Settings, stop: threading.Event) -> None:
+    import uvicorn
+
+    from phatnguoi.web import create_app
+
+    app = create_app(session_factory=session_factory(settings), evidence_store=evidence_store(settings),
+                     secret_key=secret(settings, "secret_key"), pii_key=secret(settings, "pii_key"))
+    server = uvicorn.Server(uvicorn.Config(app, host=settings.web.host, port=settings.web.port, log_level="warning"))
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # the worker owns signals
+    thread = threading.Thread(target=server.run, name="web", daemon=True)
+    thread.start()
+    stop.wait()
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+WORKERS: dict[str, Callable[[Settings, threading.Event], object]] = {
+    "ingest": run_ingest,
+    "detection": run_detection,
+    "cases": run_cases,
+    "notices": run_notices,
+    "web": run_web,
+}
