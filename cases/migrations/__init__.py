@@ -1,0 +1,1 @@
+"""Alembic migrations of the back office (run by ``cases.db.upgrade``)."""

@@ -1,0 +1,58 @@
+"""Types that notices/ owns: the notice kinds and the data one notice is rendered from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class NoticeType(StrEnum):
+    FIRST = "first"  # form 01: the violation notice to the owner (step 3)
+
+
+class Language(StrEnum):
+    VI = "vi"
+    EN = "en"
+
+
+@dataclass(frozen=True)
+class UnitInfo:
+    name: str
+    address: str
+    phone: str
+
+
+@dataclass(frozen=True)
+class NoticeData:
+    """Everything one notice shows, already formatted: the template only lays it out.
+
+    Times are ``HH:MM, DD/MM/YYYY`` in Vietnam time; money in VND with ``.`` separators; images
+    are ``data:`` URIs so the document needs no network and no file paths.
+    """
+
+    notice_type: NoticeType
+    language: Language
+    authority: str  # the parent body printed at the top left
+    case_number: str
+    issued_on: str  # DD/MM/YYYY
+    owner_name: str
+    owner_address: str
+    plate: str
+    plate_colour: str
+    vehicle_type: str
+    time: str
+    place: str
+    behaviour: str
+    legal_reference: str
+    measured: str
+    fine_range: str
+    points: int
+    detecting_unit: UnitInfo
+    resolving_unit: UnitInfo
+    appear_by: str  # DD/MM/YYYY: come to the resolving unit before this date
+    payment: str
+    evidence_image: str  # data URI of the "at" frame ("" when the store has none)
+    data_bar: str  # camera, time, place and measured value under the photo
+    qr_image: str  # data URI of the QR code
+    verify_url: str
+    officer: str

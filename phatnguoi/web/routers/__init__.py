@@ -1,0 +1,1 @@
+"""Routers split by audience: police, public, operator, api."""

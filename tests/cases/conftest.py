@@ -1,0 +1,1 @@
+from db_fixtures import *  # noqa: F403  (fixtures shared with tests/notices and tests/web)
