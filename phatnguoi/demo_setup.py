@@ -47,6 +47,25 @@ def prepare(settings: Settings) -> DemoLogin:
     return DemoLogin("canbo", passwords["canbo"], "giamsat", passwords["giamsat"])
 
 
+def import_registry_inbox(settings: Settings) -> int:
+    """Import each registration file the simulator dropped in the inbox, once; returns how many."""
+    from cases.registry import import_registry_csv
+    from phatnguoi.workers import registry_inbox, secret
+
+    inbox = registry_inbox(settings)
+    files = sorted(inbox.glob("*.csv")) if inbox.exists() else []
+    if not files:
+        return 0
+    done = inbox / "imported"
+    done.mkdir(exist_ok=True)
+    factory = session_factory(settings)
+    for path in files:
+        with factory.begin() as session:
+            import_registry_csv(session, path, pii_key=secret(settings, "pii_key"))
+        path.rename(done / path.name)
+    return len(files)
+
+
 def worker_env(settings: Settings, bootstrap: str) -> dict[str, str]:
     """What every worker needs to find the same broker, database, evidence and secrets."""
     env = {
@@ -74,7 +93,7 @@ def _end_offsets(consumer, topic: str) -> int:  # noqa: ANN001
 
 
 def _committed(admin, group: str, topic: str) -> int:  # noqa: ANN001
-    offsets = admin.list_consumer_group_offsets(group)
+    offsets = admin.list_group_offsets({group: None}).get(group, {})
     return sum(om.offset for tp, om in offsets.items() if tp.topic == topic and om.offset >= 0)
 
 

@@ -37,5 +37,5 @@ def setup_logging(*, worker: str, level: str | None = None) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level or os.environ.get("PHATNGUOI_LOG_LEVEL", "INFO"))
-    for noisy in ("kafka", "ultralytics", "urllib3"):
+    for noisy in ("kafka", "ultralytics", "urllib3", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -48,12 +48,18 @@ def all_cameras(settings: Settings) -> dict:
     return load_cameras(settings.ingest.cameras_dir)
 
 
+_FACTORIES: dict[str, object] = {}
+
+
 def session_factory(settings: Settings):  # noqa: ANN201
+    """One engine (and session factory) per database URL in this process."""
     from cases.db import make_engine
     from cases.db import session_factory as factory
 
     assert settings.database_url is not None
-    return factory(make_engine(settings.database_url))
+    if settings.database_url not in _FACTORIES:
+        _FACTORIES[settings.database_url] = factory(make_engine(settings.database_url))
+    return _FACTORIES[settings.database_url]
 
 
 def secret(settings: Settings, name: str) -> str:
@@ -72,21 +78,56 @@ def _bootstrap(settings: Settings) -> str:
 # --- ingest ------------------------------------------------------------------------------------------
 
 
+def registry_inbox(settings: Settings) -> Path:
+    """Where the simulator drops registration records of the vehicles it invents (CSV files,
+    each imported once by the demo): the demo's stand-in for the national vehicle registry."""
+    return Path(settings.var_dir) / "registry-inbox"
+
+
+def _frames_with_registry(sim, inbox: Path, *, every: int) -> Iterable:  # noqa: ANN001
+    """The simulator's frames; every ``every`` frames (and at the end) the registration records
+    of vehicles that entered the scene since the last time go to a new CSV file in ``inbox``."""
+    from ingest.sim.registry import write_registry
+
+    written: set[str] = set()
+    batch = 0
+
+    def dump() -> None:
+        nonlocal batch
+        new = [e for e in sim.registry() if e.plate_text not in written]
+        if not new:
+            return
+        inbox.mkdir(parents=True, exist_ok=True)
+        tmp = inbox / f".{sim.camera.id}-{batch:06d}.csv.tmp"
+        write_registry(new, tmp)
+        tmp.rename(inbox / f"{sim.camera.id}-{batch:06d}.csv")  # atomic: the importer never sees half a file
+        written.update(e.plate_text for e in new)
+        batch += 1
+
+    for n, (frame, _truth) in enumerate(sim, start=1):
+        if n % every == 0:
+            dump()
+        yield frame
+    dump()
+
+
 def run_ingest(settings: Settings, stop: threading.Event, *, seed: int = 0, limit: int | None = None,
                realtime: bool = True) -> int:
     """One producer thread per simulated camera, paced to the camera's fps; returns frames sent."""
     from ingest.producer import FrameProducer, run_producer
-    from ingest.sources import SimSource
+    from ingest.sim.camera import SimulatedCamera
 
     bootstrap = _bootstrap(settings)
     topics = settings.kafka.topics
     start_ns = time.time_ns()
     producer = FrameProducer(bootstrap, topic=topics.frames_raw.name, health_topic=topics.cameras_health.name,
                              heartbeat_s=settings.ingest.heartbeat_s, pace=realtime)
+    inbox = registry_inbox(settings)
     threads = []
     for n, camera in enumerate(simulated_cameras(settings)):
-        source = SimSource(camera, seed=seed + n, start_ns=start_ns, limit=limit)
-        thread = threading.Thread(target=run_producer, args=(source, producer, stop), name=f"ingest-{camera.id}",
+        sim = SimulatedCamera(camera, seed=seed + n, start_ns=start_ns, frames=limit)
+        frames = _frames_with_registry(sim, inbox, every=max(1, round(2 * sim.fps)))
+        thread = threading.Thread(target=run_producer, args=(frames, producer, stop), name=f"ingest-{camera.id}",
                                   daemon=True)
         thread.start()
         threads.append(thread)
@@ -155,28 +196,13 @@ def run_detection(settings: Settings, stop: threading.Event) -> None:
 # --- cases -------------------------------------------------------------------------------------------
 
 
-def cases_process(settings: Settings) -> Callable:
-    """The case stage: ``violations.detected`` record -> a case (idempotent), committed before the
-    offset is."""
-    from cases.intake import ingest_violation
-    from detection.types import ViolationEvent
-
-    factory = session_factory(settings)
-
-    def process(record) -> list:  # noqa: ANN001
-        event = ViolationEvent.model_validate_json(record.value)
-        with factory.begin() as session:
-            ingest_violation(session, event)
-        return []
-
-    return process
-
-
 def run_cases(settings: Settings, stop: threading.Event) -> None:
+    """``violations.detected`` -> a case in the review queue (idempotent on the violation id)."""
+    from cases.consumer import make_case_stage
     from phatnguoi.streams import Stage
 
     Stage(bootstrap=_bootstrap(settings), source_topic=settings.kafka.topics.violations_detected.name,
-          group_id=settings.kafka.groups.cases, process=cases_process(settings), name="cases",
+          group_id=settings.kafka.groups.cases, process=make_case_stage(session_factory(settings)), name="cases",
           dlq_suffix=settings.kafka.dlq_suffix, session_timeout_ms=settings.kafka.session_timeout_ms,
           heartbeat_interval_ms=settings.kafka.heartbeat_interval_ms).run(stop)
 
@@ -184,17 +210,13 @@ def run_cases(settings: Settings, stop: threading.Event) -> None:
 # --- notices -----------------------------------------------------------------------------------------
 
 
-def run_notices(settings: Settings, stop: threading.Event, *, poll_s: float = 1.0) -> None:
+def run_notices(settings: Settings, stop: threading.Event) -> None:
     """Render the notices the outbox asks for (after an officer approves a case)."""
-    from notices.worker import NoticeWorkerConfig, process_outbox
+    from notices.worker import NoticeWorkerConfig, run_notice_worker
 
-    factory = session_factory(settings)
-    store = evidence_store(settings)
     config = NoticeWorkerConfig(secret_key=secret(settings, "secret_key"), pii_key=secret(settings, "pii_key"),
                                 verify_base_url=f"{public_url(settings)}/verify")
-    while not stop.is_set():
-        if process_outbox(factory, store, config) == 0:
-            stop.wait(poll_s)
+    run_notice_worker(session_factory(settings), evidence_store(settings), config, stop=stop)
 
 
 # --- web ---------------------------------------------------------------------------------------------
@@ -210,7 +232,8 @@ def run_web(settings: Settings, stop: threading.Event) -> None:
     from phatnguoi.web import create_app
 
     app = create_app(session_factory=session_factory(settings), evidence_store=evidence_store(settings),
-                     secret_key=secret(settings, "secret_key"), pii_key=secret(settings, "pii_key"))
+                     secret_key=secret(settings, "secret_key"), pii_key=secret(settings, "pii_key"),
+                     public_base_url=public_url(settings))
     server = uvicorn.Server(uvicorn.Config(app, host=settings.web.host, port=settings.web.port, log_level="warning"))
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # the worker owns signals
     thread = threading.Thread(target=server.run, name="web", daemon=True)

@@ -65,3 +65,14 @@ def postgres_url() -> Iterator[str]:
             yield server.set(database=name).render_as_string(hide_password=False)
         finally:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):  # noqa: ANN001, ARG001
+    """Show the figures tests record with ``record_property`` (e.g. end-to-end precision/recall)."""
+    reports = [r for key in ("passed", "failed") for r in terminalreporter.stats.get(key, [])
+               if getattr(r, "when", "") == "call" and r.user_properties]
+    if reports:
+        terminalreporter.section("measured")
+        for report in reports:
+            figures = ", ".join(f"{k}={v}" for k, v in report.user_properties)
+            terminalreporter.write_line(f"{report.nodeid}: {figures}")

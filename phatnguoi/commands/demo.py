@@ -68,7 +68,7 @@ def group(kafka: str | None, cameras: int | None, port: int | None, duration: fl
         say("")
         say(f"  police review : {url}/police   (user {login.username!r}, password {login.password!r})")
         say(f"  supervisor    : user {login.supervisor!r}, password {login.supervisor_password!r}")
-        say(f"  public lookup : {url}/")
+        say(f"  public lookup : {url}/lookup")
         say(f"  operator      : {url}/operator")
         say(f"  worker logs   : {supervisor.log_dir}/")
         say("  Ctrl-C stops everything.\n")
@@ -81,6 +81,7 @@ def group(kafka: str | None, cameras: int | None, port: int | None, duration: fl
         try:
             while not stop.wait(1.0):
                 supervisor.check()
+                demo_setup.import_registry_inbox(settings)
                 if duration is not None and time.monotonic() - started >= duration:
                     break
         except WorkerDied as exc:

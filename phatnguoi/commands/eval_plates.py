@@ -1,0 +1,150 @@
+"""``phatnguoi eval plates DIR``: exact match of the plate reader on a labelled folder.
+
+``DIR/labels.csv`` has columns ``image_path`` (relative to DIR) and ``plate_text``; a ``layout``
+column (``one-row`` / ``two-row``) is used where present, else the layout is inferred from the
+crop's aspect ratio. Prints one JSON object with ``--json``, a table otherwise.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from cases.plates import normalize
+
+
+@dataclass(frozen=True)
+class PlateEvalResult:
+    n: int
+    exact: float
+    exact_per_layout: dict[str, dict[str, float]]
+    char_accuracy: float
+    valid_reads: float
+    ms_per_plate: float
+    errors: list[dict[str, str]]
+
+    def as_dict(self, *, with_errors: bool = False) -> dict:
+        d = {
+            "n": self.n,
+            "exact": round(self.exact, 4),
+            "exact_per_layout": self.exact_per_layout,
+            "char_accuracy": round(self.char_accuracy, 4),
+            "valid_reads": round(self.valid_reads, 4),
+            "ms_per_plate": round(self.ms_per_plate, 3),
+        }
+        if with_errors:
+            d["errors"] = self.errors
+        return d
+
+
+def _edit_distance(a: str, b: str) -> int:
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+def read_labels(folder: Path) -> list[dict[str, str]]:
+    """Rows of ``folder/labels.csv``; raises ``click.ClickException`` naming what is wrong."""
+    labels = folder / "labels.csv"
+    if not labels.is_file():
+        raise click.ClickException(f"expected {labels}, found nothing")
+    with labels.open(newline="") as f:
+        reader = csv.DictReader(f)
+        missing = {"image_path", "plate_text"} - set(reader.fieldnames or [])
+        if missing:
+            raise click.ClickException(
+                f"expected columns image_path, plate_text in {labels}, missing {sorted(missing)}"
+            )
+        rows = list(reader)
+    if not rows:
+        raise click.ClickException(f"expected at least one row in {labels}, got none")
+    return rows
+
+
+def evaluate_plates(
+    folder: Path, *, limit: int | None = None, model: Path | None = None, config: Path | None = None,
+    batch_size: int = 32,
+) -> PlateEvalResult:
+    """Read every crop listed in ``folder/labels.csv`` and compare with ``plate_text``."""
+    import cv2
+
+    from detection.reader import OnnxPlateReader, infer_layout
+
+    rows = read_labels(folder)[:limit] if limit else read_labels(folder)
+    reader = OnnxPlateReader(model, config)
+    crops, truths, layouts = [], [], []
+    for i, row in enumerate(rows, start=2):
+        path = folder / row["image_path"]
+        img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if img is None:
+            raise click.ClickException(f"labels.csv line {i}: expected an image at {path}, could not read it")
+        crops.append(img)
+        truths.append(normalize(row["plate_text"]))
+        layouts.append(row.get("layout") or infer_layout(img.shape, truths[-1]))
+    started = time.perf_counter()
+    reads = []
+    for start in range(0, len(crops), batch_size):
+        reads.extend(reader.read_many(crops[start : start + batch_size]))
+    elapsed = time.perf_counter() - started
+
+    per_layout: dict[str, list[int]] = {}
+    errors_total = chars_total = 0
+    errors = []
+    for row, truth, layout, read in zip(rows, truths, layouts, reads, strict=True):
+        ok = read.text == truth
+        per_layout.setdefault(layout, [0, 0])
+        per_layout[layout][0] += 1
+        per_layout[layout][1] += ok
+        errors_total += _edit_distance(read.text, truth)
+        chars_total += len(truth)
+        if not ok:
+            errors.append({"image_path": row["image_path"], "truth": truth, "read": read.text, "layout": layout})
+    n = len(reads)
+    return PlateEvalResult(
+        n=n,
+        exact=sum(v[1] for v in per_layout.values()) / n,
+        exact_per_layout={
+            k: {"n": v[0], "exact": round(v[1] / v[0], 4)} for k, v in sorted(per_layout.items())
+        },
+        char_accuracy=max(0.0, 1 - errors_total / max(1, chars_total)),
+        valid_reads=sum(r.valid for r in reads) / n,
+        ms_per_plate=1000 * elapsed / n,
+        errors=errors,
+    )
+
+
+@click.command()
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--limit", type=int, default=None, help="Only the first N rows.")
+@click.option("--model", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="ONNX model (default: the shipped one).")
+@click.option("--config", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Plate config YAML (default: the shipped one).")
+@click.option("--errors", "show_errors", is_flag=True, help="Also list the wrong reads.")
+def group(folder: Path, as_json: bool, limit: int | None, model: Path | None, config: Path | None,
+          show_errors: bool) -> None:
+    """Exact match of the plate reader on FOLDER/labels.csv, overall and per layout."""
+    result = evaluate_plates(folder, limit=limit, model=model, config=config)
+    if as_json:
+        click.echo(json.dumps(result.as_dict(with_errors=show_errors)))
+        return
+    click.echo(f"plates read        {result.n}")
+    click.echo(f"exact match        {result.exact:.1%}")
+    for layout, v in result.exact_per_layout.items():
+        click.echo(f"  {layout:<16} {v['exact']:.1%} of {v['n']}")
+    click.echo(f"character accuracy {result.char_accuracy:.1%}")
+    click.echo(f"valid grammar      {result.valid_reads:.1%}")
+    click.echo(f"ms per plate       {result.ms_per_plate:.2f}")
+    if show_errors:
+        for e in result.errors:
+            click.echo(f"  {e['image_path']}: read {e['read']!r}, truth {e['truth']!r} ({e['layout']})")
