@@ -19,8 +19,12 @@ setup: $(STAMP)
 demo: $(STAMP)
 	YOLO_OFFLINE=1 $(BIN)/phatnguoi demo
 
-test: $(STAMP)
+test: $(STAMP) /usr/bin/docker-compose
 	YOLO_OFFLINE=1 $(BIN)/python -m pytest -q
+
+# The deploy tests validate deploy/compose.yaml with Debian's docker-compose (no engine needed).
+/usr/bin/docker-compose:
+	apt-get update -q && apt-get install -y -q --no-install-recommends docker-compose
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -162,6 +162,7 @@ class DetectionSettings(_Section):
 class WebSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
+    public_url: str | None = None  # how citizens reach the site (notice QR codes); None: http://host:port
 
 
 class DemoSettings(_Section):
@@ -203,6 +204,8 @@ class Settings(BaseSettings):
     detection: DetectionSettings = DetectionSettings()
     web: WebSettings = WebSettings()
     demo: DemoSettings = DemoSettings()
+    # port of a non-web worker's /healthz, /readyz, /metrics server (phatnguoi.health); None: off
+    health_port: int | None = Field(default=None, ge=0, le=65535)
 
     @classmethod
     def settings_customise_sources(

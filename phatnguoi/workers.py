@@ -22,12 +22,9 @@ log = logging.getLogger("phatnguoi.workers")
 
 
 def evidence_store(settings: Settings):  # noqa: ANN201 - returns the EvidenceStore Protocol
-    from detection.evidence_store import FileEvidenceStore
+    from detection.evidence_backends import make_evidence_store
 
-    if settings.evidence.backend != "file":
-        raise ValueError(f"evidence.backend {settings.evidence.backend!r} is not available in this build: "
-                         "expected 'file'")
-    return FileEvidenceStore(Path(settings.evidence.root))
+    return make_evidence_store(settings.evidence)
 
 
 def simulated_cameras(settings: Settings, count: int | None = None) -> list:
@@ -184,10 +181,12 @@ def _version(model: object) -> str:
 
 
 def run_detection(settings: Settings, stop: threading.Event) -> None:
+    """``frames.raw`` -> ``violations.detected``."""
+    from phatnguoi.metrics import record_hook
     from phatnguoi.streams import Stage
 
     Stage(bootstrap=_bootstrap(settings), source_topic=settings.kafka.topics.frames_raw.name,
-          group_id=settings.kafka.groups.detection, process=detection_process(settings), name="detection",
+          group_id=settings.kafka.groups.detection, process=detection_process(settings), name="detection", on_record=record_hook("detection"),
           max_records=10, dlq_suffix=settings.kafka.dlq_suffix,
           session_timeout_ms=settings.kafka.session_timeout_ms,
           heartbeat_interval_ms=settings.kafka.heartbeat_interval_ms).run(stop)
@@ -199,10 +198,12 @@ def run_detection(settings: Settings, stop: threading.Event) -> None:
 def run_cases(settings: Settings, stop: threading.Event) -> None:
     """``violations.detected`` -> a case in the review queue (idempotent on the violation id)."""
     from cases.consumer import make_case_stage
+    from phatnguoi.metrics import record_hook
     from phatnguoi.streams import Stage
 
     Stage(bootstrap=_bootstrap(settings), source_topic=settings.kafka.topics.violations_detected.name,
           group_id=settings.kafka.groups.cases, process=make_case_stage(session_factory(settings)), name="cases",
+          on_record=record_hook("cases"),
           dlq_suffix=settings.kafka.dlq_suffix, session_timeout_ms=settings.kafka.session_timeout_ms,
           heartbeat_interval_ms=settings.kafka.heartbeat_interval_ms).run(stop)
 
@@ -223,7 +224,8 @@ def run_notices(settings: Settings, stop: threading.Event) -> None:
 
 
 def public_url(settings: Settings) -> str:
-    return f"http://{settings.web.host}:{settings.web.port}"
+    """Where citizens reach the site: the notice QR codes link here."""
+    return (settings.web.public_url or f"http://{settings.web.host}:{settings.web.port}").rstrip("/")
 
 
 def run_web(settings: Settings, stop: threading.Event) -> None:

@@ -24,6 +24,13 @@ def group(name: str, config: Path | None) -> None:
     settings = load_settings(config)
     setup_logging(worker=name)
     stop = threading.Event()
+    if settings.health_port is not None and name != "web":  # the web app serves its own probes
+        from phatnguoi.health import database_ready, serve_health
+        from phatnguoi.workers import session_factory
+
+        uses_db = name in ("cases", "notices")
+        serve_health(settings.health_port,
+                     database_ready(session_factory(settings)) if uses_db else (lambda: not stop.is_set()))
 
     def request_stop(signum: int, _frame: object) -> None:
         logging.getLogger("phatnguoi.worker").info("%s: signal %d, stopping", name, signum)

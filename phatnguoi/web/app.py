@@ -14,7 +14,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from detection.evidence_store import EvidenceStore
 from phatnguoi.web.deps import Forbidden, LoginRequired
 from phatnguoi.web.pages import page
-from phatnguoi.web.routers import api, operator, police, public
+from phatnguoi.web.routers import api, health, operator, police, public
 
 HERE = Path(__file__).resolve().parent
 SESSION_HOURS = 10
@@ -52,6 +52,7 @@ def create_app(
     app.include_router(police.router)
     app.include_router(operator.router)
     app.include_router(api.router)
+    app.include_router(health.router)
 
     @app.exception_handler(LoginRequired)
     async def _login_required(request: Request, exc: LoginRequired) -> Response:
