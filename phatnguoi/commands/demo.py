@@ -64,6 +64,7 @@ def group(kafka: str | None, cameras: int | None, port: int | None, duration: fl
         supervisor = Supervisor([WorkerSpec(name) for name in PIPELINE], log_dir=Path(settings.var_dir) / "logs",
                                 base_env=env)
         supervisor.start()
+        stack.callback(supervisor.stop)  # whatever happens below, no worker outlives the demo
         url = f"http://{settings.web.host}:{settings.web.port}"
         say("")
         say(f"  police review : {url}/police   (user {login.username!r}, password {login.password!r})")
@@ -88,7 +89,8 @@ def group(kafka: str | None, cameras: int | None, port: int | None, duration: fl
             failure = str(exc)
         say("stopping: ingest first, then the stages drain")
         supervisor.stop(["ingest"])
-        demo_setup.wait_for_drain(settings, bootstrap, timeout_s=30 if duration else 5)
+        if failure is None:
+            demo_setup.wait_for_drain(settings, bootstrap, timeout_s=30 if duration else 5)
         supervisor.stop()
         if report:
             counts = demo_setup.report(settings, bootstrap)
