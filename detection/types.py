@@ -133,6 +133,7 @@ class ViolationEvent(_Event):
     measurement: Measurement
     evidence: list[EvidenceRef]
     model_versions: dict[str, str]
+    thresholds: dict[str, float] = {}  # the rule's thresholds, signed with the evidence
     evidence_signature: str = ""
 
 

@@ -1,0 +1,271 @@
+"""Violation rules, table-driven with builders: a synthetic camera where 20 px = 1 m."""
+
+from __future__ import annotations
+
+import pytest
+
+from detection.rules import (
+    RULE_VERSIONS,
+    Scene,
+    Track,
+    TrackPoint,
+    no_stopping,
+    red_light,
+    select_rules,
+    speeding,
+    wrong_lane,
+    wrong_way,
+)
+from detection.signal import PhaseSpan, SignalTimeline
+from detection.types import Box, Rule
+from detection.types import SignalPhase as P
+from ingest.camera import CameraConfig
+from ingest.camera import VehicleClass as V
+
+S = 1_000_000_000
+PX_PER_M = 20.0
+
+
+def camera(**overrides) -> CameraConfig:
+    """1280x720; world = (x/20, (720-y)/20) so traffic moving up the image moves +y in metres."""
+    raw = {
+        "id": "cam-test",
+        "name": "Test",
+        "address": "Ngã tư Hàng Xanh, Bình Thạnh",
+        "gps": {"lat": 10.8, "lon": 106.7},
+        "unit": {"code": "PC08", "name": "Phòng CSGT"},
+        "fps": 10,
+        "calibration": {
+            "points": [
+                {"image": (x, y), "world": (x / PX_PER_M, (720 - y) / PX_PER_M)}
+                for x, y in [(0, 0), (1280, 0), (1280, 720), (0, 720)]
+            ]
+        },
+        "stop_line": [(200, 400), (1080, 400)],
+        "lanes": [
+            {
+                "id": "L1",
+                "polygon": [(200, 0), (640, 0), (640, 720), (200, 720)],
+                "flow": [(420, 700), (420, 100)],
+                "allowed": ["car", "bus", "truck"],
+            },
+            {
+                "id": "L2",
+                "polygon": [(640, 0), (1080, 0), (1080, 720), (640, 720)],
+                "flow": [(860, 700), (860, 100)],
+            },
+        ],
+        "no_stopping": [
+            {"id": "Z1", "polygon": [(640, 420), (1080, 420), (1080, 700), (640, 700)], "max_dwell_s": 5}
+        ],
+        "speed": {
+            "entry": [(200, 600), (1080, 600)],
+            "exit": [(200, 200), (1080, 200)],
+            "limits_kmh": {"car": 50, "motorbike": 40},
+            "tolerance_kmh": 2,
+        },
+        "signal": {"region": (10, 10, 30, 90), "red_grace_s": 0.5},
+    }
+    for k, v in overrides.items():
+        raw[k] = {**raw[k], **v} if isinstance(v, dict) and isinstance(raw.get(k), dict) else v
+    return CameraConfig.model_validate(raw)
+
+
+def track(path, *, cls=V.CAR, t0=0.0, dt=0.1, seq0=0, track_id=1) -> Track:
+    """A track through the image points ``path`` (one per frame)."""
+    cam = camera()
+    pts = []
+    for i, (x, y) in enumerate(path):
+        ((wx, wy),) = cam.to_world([(x, y)])
+        box = Box(x - 30, y - 60, x + 30, y)
+        pts.append(TrackPoint(seq0 + i, int((t0 + i * dt) * S), (x, y), (float(wx), float(wy)), box))
+    return Track(track_id, f"{seq0}:{track_id}", cls, tuple(pts))
+
+
+def straight(x, y0, y1, n):
+    return [(x, y0 + (y1 - y0) * i / (n - 1)) for i in range(n)]
+
+
+def signal(*spans) -> SignalTimeline:
+    """spans: (phase, start_s[, start_known])."""
+    return SignalTimeline(tuple(PhaseSpan(p, int(t * S), *(rest or (True,))) for p, t, *rest in spans))
+
+
+CYCLE = signal((P.GREEN, 0), (P.YELLOW, 2), (P.RED, 3))
+# a car moving up at 10 m/s (200 px/frame at 10 fps -> 20 px/frame), crossing y=400 at frame 15
+UP = straight(420, 700, 100, 31)  # y = 700 - 20 i: crosses 400 at i = 15 (t = 1.5 s + t0)
+
+
+@pytest.mark.parametrize(
+    "name, path, t0, timeline, cam_over, expect",
+    [
+        ("red long after start", UP, 2.5, CYCLE, {}, (P.RED, 1.0)),
+        ("green", UP, 0.0, CYCLE, {}, None),
+        ("yellow, not a violation", UP, 0.7, CYCLE, {}, None),
+        (
+            "yellow, configured as violation",
+            UP,
+            0.7,
+            CYCLE,
+            {"signal": {"region": (10, 10, 30, 90), "yellow_is_violation": True}},
+            (P.YELLOW, None),
+        ),
+        ("red inside grace", UP, 1.8, CYCLE, {}, None),  # crosses 0.3 s after red, grace 0.5
+        ("red just past grace", UP, 2.1, CYCLE, {}, (P.RED, 0.6)),
+        ("unknown phase", UP, 2.5, signal((P.UNKNOWN, 0)), {}, None),
+        (
+            "stream began mid-red, lower bound above grace",
+            UP,
+            2.5,
+            signal((P.RED, 3, False)),
+            {},
+            (P.RED, 1.0),
+        ),
+        ("wrong direction crossing", list(reversed(UP)), 2.5, CYCLE, {}, None),
+        ("outside the stop line's extent", straight(1200, 700, 100, 31), 2.5, CYCLE, {}, None),
+        ("stopped before the line", straight(420, 700, 410, 31), 2.5, CYCLE, {}, None),
+        ("no stop line", UP, 2.5, CYCLE, {"stop_line": None}, None),
+        ("born at the line: not seen approaching", straight(420, 410, 100, 16), 2.5, CYCLE, {}, None),
+        (
+            "id switch: a jump of 15 m in one frame",
+            [(420, 700), (420, 690), (420, 680), (420, 380)] + straight(420, 370, 100, 10),
+            2.5,
+            CYCLE,
+            {},
+            None,
+        ),
+        (
+            "crossed on green, still there on red",
+            straight(420, 560, 240, 17) + [(420, 240)] * 30,
+            0.0,
+            CYCLE,
+            {},
+            None,
+        ),
+    ],
+)
+def test_red_light(name, path, t0, timeline, cam_over, expect):
+    decision = red_light(track(path, t0=t0), Scene(camera(**cam_over), timeline))
+    if expect is None:
+        assert decision is None, decision
+        return
+    phase, since = expect
+    assert decision is not None
+    assert decision.rule == Rule.RED_LIGHT and decision.rule_version == "red_light@1"
+    assert decision.measurement.signal_phase == phase
+    if since is None:
+        assert decision.measurement.seconds_since_red is None
+    else:
+        assert decision.measurement.seconds_since_red == pytest.approx(since, abs=0.011)
+    assert decision.occurred_at_ns == pytest.approx((t0 + 1.5) * S, abs=1e6)
+    assert decision.sequence == 15
+    assert decision.thresholds["red_grace_s"] == camera(**cam_over).signal.red_grace_s
+
+
+def test_red_light_waits_until_clearly_past_the_line():
+    # only 0.5 m past the line so far: undecided (jitter), then decided once 1 m past
+    partial = track(straight(420, 700, 390, 16), t0=2.5)
+    assert red_light(partial, Scene(camera(), CYCLE)) is None
+    assert red_light(track(straight(420, 700, 380, 17), t0=2.5), Scene(camera(), CYCLE)) is not None
+
+
+@pytest.mark.parametrize(
+    "name, path, expect_m",
+    [
+        ("with the flow", straight(860, 700, 100, 31), None),
+        ("against the flow", straight(860, 100, 700, 31), 4.0),
+        ("against, too short", straight(860, 100, 160, 4), None),
+        ("sideways", [(700 + 20 * i, 300) for i in range(15)], None),
+        ("outside lanes", straight(1200, 100, 700, 31), None),
+    ],
+)
+def test_wrong_way(name, path, expect_m):
+    decision = wrong_way(track(path), Scene(camera()))
+    if expect_m is None:
+        assert decision is None
+    else:
+        assert decision is not None and decision.rule_version == RULE_VERSIONS[Rule.WRONG_WAY]
+        # fires at the first frame >= 4 m against the flow: 80 px = 4 frames
+        assert decision.sequence == 4 and "L2" in decision.detail
+
+
+@pytest.mark.parametrize(
+    "name, cls, path, fires",
+    [
+        ("car in car lane", V.CAR, straight(420, 700, 100, 31), False),
+        ("motorbike in car lane", V.MOTORBIKE, straight(420, 700, 100, 31), True),
+        ("motorbike in open lane", V.MOTORBIKE, straight(860, 700, 100, 31), False),
+        ("motorbike briefly in car lane", V.MOTORBIKE, [(420, 700 - 20 * i) for i in range(4)], False),
+    ],
+)
+def test_wrong_lane(name, cls, path, fires):
+    decision = wrong_lane(track(path, cls=cls), Scene(camera()))
+    assert (decision is not None) == fires
+    if fires:
+        assert decision.sequence == 10  # 1 s after entering the lane at 10 fps
+
+
+@pytest.mark.parametrize(
+    "name, path, dwell",
+    [
+        ("parked 8 s in the zone", [(860, 600)] * 81, 5.1),
+        ("parked with jitter", [(860 + (i % 3) * 5, 600 - (i % 2) * 4) for i in range(81)], 5.1),
+        ("parked 4 s", [(860, 600)] * 41, None),
+        ("parked outside the zone", [(300, 600)] * 81, None),
+        ("slow but moving", straight(860, 690, 430, 81), None),  # 13 m in 8 s
+    ],
+)
+def test_no_stopping(name, path, dwell):
+    decision = no_stopping(track(path), Scene(camera()))
+    if dwell is None:
+        assert decision is None
+    else:
+        assert decision is not None and decision.measurement.dwell_s == pytest.approx(dwell)
+        assert decision.thresholds["max_dwell_s"] == 5
+
+
+@pytest.mark.parametrize(
+    "name, cls, px_per_frame, fires",
+    [
+        # 20 m segment. px/frame * 10 fps / 20 px/m * 3.6 = km/h
+        ("car 36 km/h", V.CAR, 20, False),
+        ("car 72 km/h", V.CAR, 40, True),
+        ("car 54 km/h, within uncertainty", V.CAR, 30, False),
+        ("motorbike 54 km/h", V.MOTORBIKE, 30, True),
+        ("bus has no limit here", V.BUS, 40, False),
+    ],
+)
+def test_speeding(name, cls, px_per_frame, fires):
+    n = int(600 / px_per_frame) + 3
+    path = [(420, 700 - px_per_frame * i) for i in range(n)]
+    decision = speeding(track(path, cls=cls), Scene(camera()))
+    assert (decision is not None) == fires
+    if fires:
+        true_kmh = px_per_frame * 10 / PX_PER_M * 3.6
+        m = decision.measurement
+        assert m.speed_kmh == pytest.approx(true_kmh, rel=0.01)
+        assert 0 < m.speed_uncertainty_kmh < 0.2 * true_kmh
+        assert m.speed_kmh - 1.645 * m.speed_uncertainty_kmh > m.speed_limit_kmh + 2
+
+
+@pytest.mark.parametrize(
+    "name, y0, fires",
+    [
+        ("entry seen", 700, True),
+        ("came into view past the entry line", 560, True),  # 18 m timed
+        ("too little of the segment seen", 340, False),  # 7 m < 8 m
+    ],
+)
+def test_speeding_timed_from_first_point_when_entry_not_seen(name, y0, fires):
+    path = [(420, y0 - 40 * i) for i in range(int((y0 - 100) / 40) + 1)]
+    decision = speeding(track(path), Scene(camera()))
+    assert (decision is not None) == fires
+    if fires:
+        assert decision.measurement.speed_kmh == pytest.approx(72, rel=0.01)
+
+
+def test_select_rules():
+    assert set(select_rules(None)) == set(Rule)
+    assert list(select_rules(["red_light"])) == [Rule.RED_LIGHT]
+    with pytest.raises(ValueError, match="known rules: red_light"):
+        select_rules(["jaywalking"])
