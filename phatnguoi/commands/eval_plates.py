@@ -107,7 +107,9 @@ def evaluate_plates(
         errors_total += _edit_distance(read.text, truth)
         chars_total += len(truth)
         if not ok:
-            errors.append({"image_path": row["image_path"], "truth": truth, "read": read.text, "layout": layout})
+            errors.append(
+                {"image_path": row["image_path"], "truth": truth, "read": read.text, "layout": layout}
+            )
     n = len(reads)
     return PlateEvalResult(
         n=n,

@@ -1,0 +1,117 @@
+"""Plate reading: a crop of a plate in, a ``PlateRead`` out.
+
+This is the only module that imports fast_plate_ocr. ``OnnxPlateReader`` runs the model the
+project trained and ships in ``detection/models/plate_ocr/`` with fast-plate-ocr's
+``LicensePlateRecognizer`` (ONNX Runtime, CPU). The text is normalised (letters and digits); it is
+never corrected: ``valid`` says whether it fits the Vietnamese plate grammar.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from cases.plates import Layout, is_valid, normalize, parse
+from detection.types import PlateRead
+
+MODEL_DIR = Path(__file__).with_name("models") / "plate_ocr"
+DEFAULT_MODEL = MODEL_DIR / "vn_plate_ocr.onnx"
+DEFAULT_CONFIG = MODEL_DIR / "plate_config.yaml"
+
+# A crop wider than this (width / height) is a one-row plate (one-row 520x110 mm = 4.7, two-row
+# car 330x165 mm = 2.0, motorbike 190x140 mm = 1.36); between 2.0 and 3.0 the text decides.
+ONE_ROW_MIN_ASPECT = 3.0
+TWO_ROW_MAX_ASPECT = 2.0
+
+
+@runtime_checkable
+class PlateReader(Protocol):
+    def read(self, crop: np.ndarray) -> PlateRead:
+        """Read one BGR plate crop."""
+        ...
+
+
+def infer_layout(crop_shape: tuple[int, ...], text: str = "") -> str:
+    """``"one-row"`` or ``"two-row"`` from the crop's aspect ratio, and the text where that is
+    ambiguous (a motorbike text is two-row)."""
+    h, w = crop_shape[0], crop_shape[1]
+    aspect = w / max(1, h)
+    if aspect >= ONE_ROW_MIN_ASPECT:
+        return Layout.ONE_ROW.value
+    if aspect <= TWO_ROW_MAX_ASPECT:
+        return Layout.TWO_ROW.value
+    kinds = {p.kind.value for p in parse(text)} if text else set()
+    if kinds == {"motorbike"}:
+        return Layout.TWO_ROW.value
+    return Layout.ONE_ROW.value if aspect >= 2.5 else Layout.TWO_ROW.value
+
+
+def _check_crop(crop: object, index: int | None = None) -> np.ndarray:
+    where = "" if index is None else f" at index {index}"
+    if not isinstance(crop, np.ndarray):
+        raise TypeError(f"expected a numpy BGR image{where}, got {type(crop).__name__}")
+    if crop.ndim not in (2, 3) or (crop.ndim == 3 and crop.shape[2] not in (1, 3)):
+        raise ValueError(f"expected an HxW or HxWx3 image{where}, got shape {crop.shape}")
+    if crop.shape[0] < 4 or crop.shape[1] < 4:
+        raise ValueError(f"expected a crop at least 4x4 pixels{where}, got shape {crop.shape}")
+    if crop.dtype != np.uint8:
+        raise ValueError(f"expected a uint8 image{where}, got dtype {crop.dtype}")
+    return crop
+
+
+class OnnxPlateReader:
+    """fast-plate-ocr ``LicensePlateRecognizer`` on the shipped ONNX model (or one given)."""
+
+    def __init__(self, model_path: Path | None = None, config_path: Path | None = None) -> None:
+        import cv2  # noqa: F401  (checked here so a missing OpenCV fails at construction)
+        from fast_plate_ocr import LicensePlateRecognizer
+
+        self.model_path = Path(model_path) if model_path else DEFAULT_MODEL
+        self.config_path = Path(config_path) if config_path else DEFAULT_CONFIG
+        for label, path in (("model", self.model_path), ("plate config", self.config_path)):
+            if not path.is_file():
+                raise FileNotFoundError(f"expected the plate-reader {label} at {path}, found nothing")
+        self._recognizer = LicensePlateRecognizer(
+            onnx_model_path=self.model_path, plate_config_path=self.config_path, device="cpu"
+        )
+        self._grey = self._recognizer.config.image_color_mode == "grayscale"
+        self.version = self.model_path.stem
+
+    def _prepare(self, crop: np.ndarray) -> np.ndarray:
+        import cv2
+
+        if crop.ndim == 3 and crop.shape[2] == 1:
+            crop = crop[..., 0]
+        if self._grey:
+            return crop if crop.ndim == 2 else cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
+        return cv2.cvtColor(crop, cv2.COLOR_GRAY2RGB if crop.ndim == 2 else cv2.COLOR_BGR2RGB)
+
+    def read(self, crop: np.ndarray) -> PlateRead:
+        """Read one BGR crop (uint8, HxWx3 or HxW)."""
+        return self.read_many([crop])[0]
+
+    def read_many(self, crops: Sequence[np.ndarray]) -> list[PlateRead]:
+        """Read a batch of BGR crops in one model call; the order is kept."""
+        if len(crops) == 0:
+            return []
+        prepared = [self._prepare(_check_crop(c, i)) for i, c in enumerate(crops)]
+        preds = self._recognizer.run(prepared, return_confidence=True, remove_pad_char=True)
+        pad = self._recognizer.config.pad_char
+        reads = []
+        for crop, pred in zip(crops, preds, strict=True):
+            raw = pred.plate.replace(pad, "")
+            text = normalize(raw)
+            probs = np.asarray(pred.char_probs if pred.char_probs is not None else [], dtype=float)
+            confs = tuple(float(p) for ch, p in zip(pred.plate, probs, strict=False) if ch != pad)
+            reads.append(
+                PlateRead(
+                    text=text,
+                    char_confidences=confs,
+                    layout=infer_layout(crop.shape, text),
+                    valid=is_valid(text),
+                )
+            )
+        return reads

@@ -1,0 +1,312 @@
+"""Synthetic Vietnamese licence plates: invent a plausible plate, and draw it front-on.
+
+``random_plate`` follows the grammar in ``cases/plates.py`` (and ../shared/DOMAIN.md) with the mix a
+Hồ Chí Minh City street shows; every text it returns satisfies ``cases.plates.is_valid``.
+``render_plate`` draws a clean, front-view BGR image at the plate's true aspect ratio with one of
+the fonts shipped in ``ingest/sim/fonts/``; ``ingest/sim/plate_augment.py`` turns it into a crop
+that looks photographed.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from cases.plates import (
+    BLUE_SERIES,
+    PROV,
+    Layout,
+    PlateColour,
+    PlateKind,
+    is_valid,
+    normalize,
+    parse,
+    printed,
+)
+
+FONT_DIR = Path(__file__).with_name("fonts")
+FONTS: dict[str, Path] = {
+    "din": FONT_DIR / "OSP-DIN.ttf",
+    "roboto-condensed": FONT_DIR / "RobotoCondensed-Regular.ttf",
+    "roboto-condensed-medium": FONT_DIR / "RobotoCondensed-Medium.ttf",
+}
+DEFAULT_FONT = "din"
+
+VEHICLE_CLASSES = ("motorbike", "car", "bus", "truck")
+
+# Plate sizes in millimetres (width, height).
+PLATE_MM: dict[str, tuple[float, float]] = {
+    "one-row": (520.0, 110.0),
+    "two-row-car": (330.0, 165.0),
+    "motorbike": (190.0, 140.0),
+}
+
+_L20 = "ABCDEFGHKLMNPSTUVXYZ"
+_MOTO_LETTER_2 = "ABCDEFHKLMNPRSTUVXYZ"
+_PROVINCES = tuple(f"{n:02d}" for n in range(10, 100) if re.fullmatch(PROV, f"{n:02d}"))
+_HCMC = ("41", "50", "51", "52", "53", "54", "55", "56", "57", "58", "59", "61", "72")
+_HANOI = ("29", "30", "31", "32", "33", "40")
+# Special series that need only ASCII (TĐ / MĐ carry a Đ the reader's alphabet leaves out).
+_SPECIAL_ASCII = ("LD", "DA", "KT", "MK", "HC", "CD", "R", "T")
+
+_BACKGROUND_BGR: dict[PlateColour, tuple[int, int, int]] = {
+    PlateColour.WHITE: (236, 238, 238),
+    PlateColour.YELLOW: (40, 200, 236),
+    PlateColour.BLUE: (150, 60, 20),
+    PlateColour.RED: (40, 40, 200),
+}
+_INK_BGR: dict[PlateColour, tuple[int, int, int]] = {
+    PlateColour.WHITE: (25, 25, 25),
+    PlateColour.YELLOW: (25, 25, 25),
+    PlateColour.BLUE: (245, 245, 245),
+    PlateColour.RED: (245, 245, 245),
+}
+
+
+@dataclass(frozen=True)
+class SimPlate:
+    """One invented plate. ``text`` is normalised (letters and digits); ``printed`` is what the
+    plate shows, rows joined by ``" / "``."""
+
+    text: str
+    printed: str
+    layout: Layout
+    colour: PlateColour
+    kind: PlateKind
+
+    def __post_init__(self) -> None:
+        if not is_valid(self.text):
+            raise ValueError(f"expected a valid Vietnamese plate text, got {self.text!r}")
+        if normalize(self.printed) != self.text:
+            raise ValueError(
+                f"expected printed form {self.printed!r} to normalise to {self.text!r}"
+            )
+
+    @property
+    def rows(self) -> tuple[str, ...]:
+        return tuple(self.printed.split(" / "))
+
+    @property
+    def size_mm(self) -> tuple[float, float]:
+        """Physical (width, height) of the plate in millimetres."""
+        if self.layout == Layout.ONE_ROW:
+            return PLATE_MM["one-row"]
+        if self.kind == PlateKind.MOTORBIKE or _motorbike_sized(self):
+            return PLATE_MM["motorbike"]
+        return PLATE_MM["two-row-car"]
+
+
+def _motorbike_sized(plate: SimPlate) -> bool:
+    head = plate.rows[0]
+    return "-" in head  # motorbike rows are "59-X1"; two-row car rows are "51A"
+
+
+def _pick(rng: np.random.Generator, options: tuple | list, p: list[float] | None = None):
+    return options[int(rng.choice(len(options), p=p))]
+
+
+def _province(rng: np.random.Generator) -> str:
+    roll = rng.random()
+    if roll < 0.5:
+        # 59 and 51 dominate real HCMC traffic.
+        return _pick(rng, ("59", "51", "50", "52", "53", "54", "55", "56", "57", "58", "41", "61", "72"),
+                     p=[0.3, 0.25, 0.04, 0.05, 0.04, 0.06, 0.04, 0.03, 0.03, 0.03, 0.03, 0.05, 0.05])
+    if roll < 0.65:
+        return _pick(rng, _HANOI)
+    return _pick(rng, _PROVINCES)
+
+
+def _serial(rng: np.random.Generator, p_legacy: float) -> str:
+    digits = 4 if rng.random() < p_legacy else 5
+    return "".join(str(int(d)) for d in rng.integers(0, 10, size=digits))
+
+
+def _make(text: str, layout: Layout, colour: PlateColour, kind: PlateKind) -> SimPlate:
+    return SimPlate(text=text, printed=printed(text, layout, kind), layout=layout, colour=colour, kind=kind)
+
+
+def _colour(rng: np.random.Generator, vehicle_class: str) -> PlateColour:
+    if vehicle_class == "motorbike":
+        weights = {PlateColour.WHITE: 0.96, PlateColour.BLUE: 0.03, PlateColour.RED: 0.01}
+    elif vehicle_class == "car":
+        weights = {
+            PlateColour.WHITE: 0.72, PlateColour.YELLOW: 0.18, PlateColour.BLUE: 0.07, PlateColour.RED: 0.03
+        }
+    else:  # bus, truck: mostly commercial transport
+        weights = {
+            PlateColour.YELLOW: 0.6, PlateColour.WHITE: 0.33, PlateColour.BLUE: 0.05, PlateColour.RED: 0.02
+        }
+    colours = list(weights)
+    return colours[int(rng.choice(len(colours), p=list(weights.values())))]
+
+
+def random_plate(rng: np.random.Generator, vehicle_class: str) -> SimPlate:
+    """A plausible plate for a vehicle of ``vehicle_class`` (motorbike, car, bus or truck).
+
+    Deterministic for a given generator state. Motorbikes get two-row plates (series like X1, B2,
+    sometimes two letters like HA); cars mostly one-row plates with 5-digit serials, some two-row,
+    some legacy 4-digit; buses and trucks mostly yellow (commercial); blue plates only with series
+    A–H, K, L, M; a few special series (LD, KT, ...); red military plates rarely.
+    """
+    if vehicle_class not in VEHICLE_CLASSES:
+        raise ValueError(f"expected vehicle_class in {VEHICLE_CLASSES}, got {vehicle_class!r}")
+    colour = _colour(rng, vehicle_class)
+    letters = "".join(sorted(BLUE_SERIES)) if colour == PlateColour.BLUE else _L20
+    prov = _province(rng)
+
+    if vehicle_class == "motorbike":
+        first = _pick(rng, tuple(letters))
+        # two-letter series (29-HA) are new and still rare on the street
+        digit = rng.random() < 0.92
+        second = str(int(rng.integers(1, 10))) if digit else _pick(rng, tuple(_MOTO_LETTER_2))
+        text = f"{prov}{first}{second}{_serial(rng, p_legacy=0.35)}"
+        return _make(text, Layout.TWO_ROW, colour, PlateKind.MOTORBIKE)
+
+    if colour in (PlateColour.WHITE, PlateColour.YELLOW) and rng.random() < 0.04:
+        series = _pick(rng, _SPECIAL_ASCII)
+        text = f"{prov}{series}{_serial(rng, p_legacy=0.15)}"
+        layout = Layout.ONE_ROW if rng.random() < 0.75 else Layout.TWO_ROW
+        if PlateKind.SPECIAL not in {p.kind for p in parse(text)}:  # pragma: no cover - grammar guard
+            raise AssertionError(f"special series generated an unparsable plate {text!r}")
+        return _make(text, layout, colour, PlateKind.SPECIAL)
+
+    series = _pick(rng, tuple(letters))
+    text = f"{prov}{series}{_serial(rng, p_legacy=0.2)}"
+    p_two_row = 0.2 if vehicle_class == "car" else 0.4
+    layout = Layout.TWO_ROW if rng.random() < p_two_row else Layout.ONE_ROW
+    return _make(text, layout, colour, PlateKind.CAR)
+
+
+# --- rendering ---------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=16)
+def _font(name: str, size: int) -> ImageFont.FreeTypeFont:
+    if name not in FONTS:
+        raise ValueError(f"expected a font in {sorted(FONTS)}, got {name!r}")
+    return ImageFont.truetype(str(FONTS[name]), size)
+
+
+@functools.lru_cache(maxsize=1024)
+def _glyph(name: str, char: str, cap_px: int) -> np.ndarray:
+    """Ink mask (uint8) of one character, cropped horizontally to its ink and vertically to the
+    cap box [top of "H", baseline] extended for glyphs that go below it."""
+    size = max(8, int(round(cap_px * 1.45)))
+    font = _font(name, size)
+    _, h_top, _, h_bottom = font.getbbox("H", anchor="ls")
+    x0, y0, x1, y1 = font.getbbox(char, anchor="ls")
+    pad = size
+    canvas = Image.new("L", (int(x1 - x0 + 2 * pad), size * 3), 0)
+    ImageDraw.Draw(canvas).text((pad - x0, 2 * size), char, font=font, fill=255, anchor="ls")
+    arr = np.asarray(canvas)
+    top, bottom = 2 * size + h_top, 2 * size + h_bottom
+    cols = np.where(arr.max(axis=0) > 0)[0]
+    if cols.size == 0:
+        raise ValueError(f"font {name!r} has no ink for {char!r}")
+    glyph = arr[top:bottom, cols[0] : cols[-1] + 1]
+    scale = cap_px / max(1, glyph.shape[0])
+    return cv2.resize(glyph, (max(1, round(glyph.shape[1] * scale)), cap_px), interpolation=cv2.INTER_AREA)
+
+
+def _draw_row(
+    mask: np.ndarray, row: str, font: str, box: tuple[int, int, int, int], squeeze: float, fill: float = 0.97
+) -> None:
+    """Draw ``row`` into ``mask`` across ``fill`` of the box (x0, y0, x1, y1), evenly spaced."""
+    x0, y0, x1, y1 = box
+    cap = y1 - y0
+    glyphs = [_glyph(font, ch, cap) for ch in row]
+    widths = [g.shape[1] * squeeze for g in glyphs]
+    n = len(glyphs)
+    avail = x1 - x0
+    gap = 0.12 * cap
+    sx = min(1.0, (avail - gap * (n - 1)) / sum(widths))
+    widths = [w * sx for w in widths]
+    if n > 1:
+        gap = min(0.45 * cap, max(0.04 * cap, (avail * fill - sum(widths)) / (n - 1)))
+    total = sum(widths) + gap * (n - 1)
+    x = x0 + (avail - total) / 2
+    for g, w in zip(glyphs, widths, strict=True):
+        w_px = max(1, int(round(w)))
+        g = cv2.resize(g, (w_px, cap), interpolation=cv2.INTER_AREA)
+        xi = int(round(x))
+        region = mask[y0 : y0 + cap, xi : xi + w_px]
+        np.maximum(region, g[:, : region.shape[1]], out=region)
+        x += w + gap
+
+
+def render_plate(
+    plate: SimPlate,
+    height_px: int,
+    *,
+    font: str = DEFAULT_FONT,
+    squeeze: float = 1.0,
+    text_scale: float = 1.0,
+    border: bool = True,
+) -> np.ndarray:
+    """Clean front view of ``plate`` as a BGR uint8 image ``height_px`` high, at the plate's true
+    aspect ratio (one-row 520x110 mm, two-row car 330x165 mm, motorbike 190x140 mm).
+
+    ``font`` is a key of ``FONTS``; ``squeeze`` (0.6–1.2) narrows or widens the glyphs before they
+    are spaced across the row; ``text_scale`` (0.7–1.1) scales the characters and the width they
+    span. Black ink on white/yellow, white ink on blue/red.
+    """
+    if height_px < 8:
+        raise ValueError(f"expected height_px >= 8, got {height_px}")
+    if not 0.5 <= squeeze <= 1.3:
+        raise ValueError(f"expected squeeze in [0.5, 1.3], got {squeeze}")
+    if not 0.7 <= text_scale <= 1.1:
+        raise ValueError(f"expected text_scale in [0.7, 1.1], got {text_scale}")
+    w_mm, h_mm = plate.size_mm
+    out_h = int(height_px)
+    out_w = max(8, int(round(out_h * w_mm / h_mm)))
+    ss = max(2, int(np.ceil(160 / out_h)))  # supersample small plates
+    H, W = out_h * ss, out_w * ss
+    px = H / h_mm  # pixels per millimetre
+
+    mask = np.zeros((H, W), np.uint8)
+    rows = plate.rows
+    margin_x = (16 * px if plate.layout == Layout.ONE_ROW else 13 * px) + (1 - text_scale) * W * 0.3
+    if len(rows) == 1:
+        cap = int(round(76 * px * text_scale))
+        y0 = int(round((H - cap) / 2))
+        _draw_row(mask, rows[0], font, (int(margin_x), y0, int(W - margin_x), y0 + cap), squeeze)
+    else:
+        cap = int(round(h_mm * 0.34 * px * text_scale))
+        gap = h_mm * 0.11 * px
+        top = (H - 2 * cap - gap) / 2
+        for i, row in enumerate(rows):
+            y0 = int(round(top + i * (cap + gap)))
+            fill = 0.97 if i else 0.97 - 0.15 * (1.1 - text_scale) / 0.4
+            _draw_row(mask, row, font, (int(margin_x), y0, int(W - margin_x), y0 + cap), squeeze, fill)
+
+    if border:
+        inset = int(round(3 * px))
+        thick = max(1, int(round(2.5 * px)))
+        radius = int(round(8 * px))
+        _rounded_rect(mask, inset, inset, W - 1 - inset, H - 1 - inset, radius, thick)
+
+    bg = np.array(_BACKGROUND_BGR[plate.colour], np.float32)
+    ink = np.array(_INK_BGR[plate.colour], np.float32)
+    alpha = (mask.astype(np.float32) / 255.0)[..., None]
+    img = bg * (1 - alpha) + ink * alpha
+    img = cv2.resize(img, (out_w, out_h), interpolation=cv2.INTER_AREA)
+    return np.clip(img + 0.5, 0, 255).astype(np.uint8)
+
+
+def _rounded_rect(mask: np.ndarray, x0: int, y0: int, x1: int, y1: int, r: int, thick: int) -> None:
+    r = max(1, min(r, (x1 - x0) // 2, (y1 - y0) // 2))
+    c = 255
+    cv2.line(mask, (x0 + r, y0), (x1 - r, y0), c, thick)
+    cv2.line(mask, (x0 + r, y1), (x1 - r, y1), c, thick)
+    cv2.line(mask, (x0, y0 + r), (x0, y1 - r), c, thick)
+    cv2.line(mask, (x1, y0 + r), (x1, y1 - r), c, thick)
+    cv2.ellipse(mask, (x0 + r, y0 + r), (r, r), 180, 0, 90, c, thick)
+    cv2.ellipse(mask, (x1 - r, y0 + r), (r, r), 270, 0, 90, c, thick)
+    cv2.ellipse(mask, (x0 + r, y1 - r), (r, r), 90, 0, 90, c, thick)
+    cv2.ellipse(mask, (x1 - r, y1 - r), (r, r), 0, 0, 90, c, thick)
