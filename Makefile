@@ -26,6 +26,13 @@ test: $(STAMP) /usr/bin/docker-compose
 /usr/bin/docker-compose:
 	apt-get update -q && apt-get install -y -q --no-install-recommends docker-compose
 
+# Retrain both shipped models from scratch (long: about an hour each on this 2-core CPU; see
+# docs/model-detector.md and docs/model-plate-reader.md). The tests never retrain.
+models: $(STAMP)
+	$(BIN)/pip install -q -e '.[train]'
+	YOLO_OFFLINE=1 $(BIN)/phatnguoi train detector --n 800 --seed 1 --epochs 100 --hours 1.1 --imgsz 640 --batch 8 --workers 0 --threads 2 --close-mosaic 2
+	$(BIN)/phatnguoi train plates --install
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy ingest detection cases notices phatnguoi

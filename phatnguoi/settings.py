@@ -136,11 +136,12 @@ class IngestSettings(_Section):
 
 
 class DetectionSettings(_Section):
-    weights: Path | None = None  # None: the shipped detector
+    weights: Path | None = None  # None: the shipped detector in the `backend` format
+    backend: Literal["pytorch", "onnx", "openvino"] = "openvino"  # for the shipped detector
     class_map: str = ""  # "2:car,3:motorbike,...": "" = the model's own classes
     imgsz: int = Field(default=640, ge=32, le=4096)
     conf: float = Field(default=0.25, gt=0, lt=1)
-    tracker: Literal["bytetrack", "botsort", "iou"] = "bytetrack"
+    tracker: Literal["bytetrack", "botsort"] = "bytetrack"
     plate_reader_model: Path | None = None  # None: the shipped plate reader
     vote_min_confidence: float = Field(default=0.5, ge=0, le=1)
 

@@ -144,7 +144,7 @@ def run_ingest(settings: Settings, stop: threading.Event, *, seed: int = 0, limi
 
 def detection_process(settings: Settings) -> Callable:
     """The detection stage as ``record -> [OutMessage]``: decode, detect, track, rules, evidence."""
-    from detection.detector import YoloDetector, parse_class_map
+    from detection.detector import YoloDetector, parse_class_map, shipped_weights
     from detection.pipeline import DetectionStage
     from detection.reader import OnnxPlateReader
     from detection.tracking import make_tracker
@@ -153,7 +153,7 @@ def detection_process(settings: Settings) -> Callable:
 
     cameras = all_cameras(settings)
     cfg = settings.detection
-    detector = YoloDetector(cfg.weights, class_map=parse_class_map(cfg.class_map) if cfg.class_map else None,
+    detector = YoloDetector(cfg.weights or shipped_weights(cfg.backend), class_map=parse_class_map(cfg.class_map) if cfg.class_map else None,
                             imgsz=cfg.imgsz, conf=cfg.conf)
     reader = OnnxPlateReader(cfg.plate_reader_model)
     fps = max((c.fps for c in cameras.values()), default=10.0)

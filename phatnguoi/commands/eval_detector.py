@@ -43,6 +43,7 @@ def evaluate(
             imgsz=imgsz,
             batch=batch if str(weights).endswith(".pt") else 1,
             device="cpu",
+            rect=False,  # square letterbox, as YoloDetector runs it (and as the exports must)
             plots=False,
             verbose=False,
             project=project,

@@ -1,0 +1,99 @@
+"""Multi-object tracking of vehicles with ultralytics' own trackers (ByteTrack, BoT-SORT).
+
+One :class:`Tracker` per camera. It is fed the project's :class:`Detection` objects (from any
+:class:`detection.detector.Detector`), so tracking works the same for the shipped model, a COCO
+model or a fake; ultralytics types never leave this module.
+
+Only vehicles are tracked; plates are passed through untracked (``track_id=None``): a plate is
+attached to its vehicle by position downstream.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import yaml
+
+from detection.detector import check_image
+from detection.types import Detection, ObjectClass
+
+VEHICLES: tuple[ObjectClass, ...] = (
+    ObjectClass.MOTORBIKE,
+    ObjectClass.CAR,
+    ObjectClass.BUS,
+    ObjectClass.TRUCK,
+)
+_CLASS_IDS = {c: i for i, c in enumerate(VEHICLES)}
+
+#: kind -> the ultralytics tracker config file (``ultralytics/cfg/trackers/<name>``).
+KINDS: dict[str, str] = {"bytetrack": "bytetrack.yaml", "botsort": "botsort.yaml"}
+
+# The ultralytics yaml counts ``track_buffer`` in frames at their reference 30 fps.
+_REFERENCE_FPS = 30.0
+
+
+class Tracker:
+    """Follows vehicles across the frames of one camera; call :meth:`update` once per frame, in order."""
+
+    def __init__(self, impl: Any, kind: str, fps: float) -> None:
+        self._impl = impl
+        self.kind = kind
+        self.fps = fps
+
+    def update(self, detections: list[Detection], image: np.ndarray) -> list[Detection]:
+        """Track this frame's detections.
+
+        Returns the vehicles that belong to a confirmed track (``track_id`` set, box as
+        smoothed by the tracker, same class and confidence), then the plates unchanged.
+        A vehicle seen for the first time may be held back until the tracker confirms it.
+        """
+        check_image(image)
+        from ultralytics.engine.results import Boxes
+
+        vehicles = [d for d in detections if d.cls in _CLASS_IDS]
+        plates = [d for d in detections if d.cls not in _CLASS_IDS]
+        data = np.array(
+            [[d.box.x1, d.box.y1, d.box.x2, d.box.y2, d.confidence, _CLASS_IDS[d.cls]] for d in vehicles],
+            dtype=np.float32,
+        ).reshape(-1, 6)
+        tracks = self._impl.update(Boxes(data, image.shape[:2]), image)
+        out: list[Detection] = []
+        for row in np.asarray(tracks).reshape(-1, 8):
+            x1, y1, x2, y2, track_id, _score, _cls, idx = row
+            source = vehicles[int(idx)]
+            box = replace(source.box, x1=float(x1), y1=float(y1), x2=float(x2), y2=float(y2))
+            out.append(replace(source, box=box, track_id=int(track_id)))
+        return out + plates
+
+    def reset(self) -> None:
+        """Forget every track (a camera restarted, a video looped); ids start again at 1."""
+        self._impl.reset()
+
+
+def make_tracker(kind: str = "bytetrack", *, fps: float = 10) -> Tracker:
+    """A fresh tracker for one camera, configured from ultralytics' default yaml for ``kind``.
+
+    ``fps`` rescales the yaml's lost-track buffer (frames at 30 fps) so a lost vehicle is kept for
+    the same time whatever the camera's frame rate. Unknown ``kind`` -> ``ValueError``.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"tracker: unknown kind {kind!r}; known kinds: {', '.join(sorted(KINDS))}")
+    if not fps > 0:
+        raise ValueError(f"tracker: expected fps > 0, got {fps}")
+    os.environ.setdefault("YOLO_OFFLINE", "1")
+    import ultralytics
+    from ultralytics.trackers.track import TRACKER_MAP
+
+    cfg_path = Path(ultralytics.__file__).parent / "cfg" / "trackers" / KINDS[kind]
+    cfg = yaml.safe_load(cfg_path.read_text())
+    cfg["track_buffer"] = max(1, round(cfg["track_buffer"] * fps / _REFERENCE_FPS))
+    if kind == "botsort":
+        cfg["with_reid"] = False  # ReID would need another model, which cannot be downloaded here
+    cfg.setdefault("device", "cpu")
+    impl = TRACKER_MAP[cfg["tracker_type"]](args=SimpleNamespace(**cfg))
+    return Tracker(impl, kind, fps)
