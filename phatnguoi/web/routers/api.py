@@ -40,6 +40,7 @@ def case_json(case: Case) -> dict[str, Any]:
         "legal_reference": case.legal_reference,
         "notify_by": case.notify_by.isoformat(),
         "evidence": [{"role": e.role, "sha256": e.sha256} for e in case.evidence],
+        "notices": [{"id": n.id, "type": n.type, "status": n.status} for n in case.notices],
     }
 
 
