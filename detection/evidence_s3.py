@@ -21,6 +21,7 @@ from detection.evidence_store import (
     EvidenceNotFound,
     EvidenceTampered,
     check_key,
+    checked_blob,
     sha256_hex,
 )
 
@@ -76,12 +77,7 @@ class S3EvidenceStore:
         return f"{self.prefix}{key[:2]}/{key[2:4]}/{key}"
 
     def put(self, data: bytes, *, content_type: str) -> str:
-        if not isinstance(data, (bytes, bytearray, memoryview)):
-            raise TypeError(f"expected bytes, got {type(data).__name__}")
-        data = bytes(data)
-        if not content_type or "/" not in content_type:
-            raise ValueError(f"expected a MIME content type like 'image/jpeg', got {content_type!r}")
-        key = sha256_hex(data)
+        data, key = checked_blob(data, content_type)
         if self.exists(key):
             return key
         digest = base64.b64encode(bytes.fromhex(key)).decode("ascii")

@@ -51,6 +51,16 @@ class EvidenceStore(Protocol):
         ...
 
 
+def checked_blob(data: bytes, content_type: str) -> tuple[bytes, str]:
+    """Validate what ``put`` is given; returns the bytes and their sha256 key."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"expected bytes, got {type(data).__name__}")
+    if not content_type or "/" not in content_type:
+        raise ValueError(f"expected a MIME content type like 'image/jpeg', got {content_type!r}")
+    data = bytes(data)
+    return data, sha256_hex(data)
+
+
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -78,12 +88,7 @@ class FileEvidenceStore:
         return self.root / key[:2] / key[2:4] / key
 
     def put(self, data: bytes, *, content_type: str) -> str:
-        if not isinstance(data, (bytes, bytearray, memoryview)):
-            raise TypeError(f"expected bytes, got {type(data).__name__}")
-        data = bytes(data)
-        if not content_type or "/" not in content_type:
-            raise ValueError(f"expected a MIME content type like 'image/jpeg', got {content_type!r}")
-        key = sha256_hex(data)
+        data, key = checked_blob(data, content_type)
         path = self.path_for(key)
         if path.exists() and sha256_hex(path.read_bytes()) == key:
             return key
@@ -140,8 +145,7 @@ class MemoryEvidenceStore:
         self._blobs: dict[str, tuple[bytes, str]] = {}
 
     def put(self, data: bytes, *, content_type: str) -> str:
-        data = bytes(data)
-        key = sha256_hex(data)
+        data, key = checked_blob(data, content_type)
         self._blobs.setdefault(key, (data, content_type))
         return key
 
