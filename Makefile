@@ -20,6 +20,7 @@ demo: $(STAMP)
 	YOLO_OFFLINE=1 $(BIN)/phatnguoi demo
 
 test: $(STAMP) /usr/bin/docker-compose
+	$(BIN)/ruff check .
 	YOLO_OFFLINE=1 $(BIN)/python -m pytest -q
 
 # The deploy tests validate deploy/compose.yaml with Debian's docker-compose (no engine needed).

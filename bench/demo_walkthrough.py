@@ -76,7 +76,8 @@ def main() -> None:
         if notice is None:
             sys.exit(f"no notice rendered for {approved}")
         pdf = web.get(f"/police/notices/{notice['id']}.pdf")
-        seen["notice_pdf"] = {"status": detail["status"], "bytes": len(pdf.content), "is_pdf": pdf.content[:5] == b"%PDF-"}
+        seen["notice_pdf"] = {"status": detail["status"], "bytes": len(pdf.content),
+                              "is_pdf": pdf.content[:5] == b"%PDF-"}
         plate = detail.get("plate_confirmed") or approved["plate_read"]
         vtype = "motorbike" if detail.get("vehicle_class") == "motorbike" else "car"
         lookup = httpx.get(f"{args.url}/api/public/lookup", params={"plate": plate, "vehicle_type": vtype}).json()

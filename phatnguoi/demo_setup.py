@@ -138,7 +138,7 @@ def report(settings: Settings, bootstrap: str) -> dict:
     admin = KafkaAdminClient(bootstrap_servers=bootstrap)
     try:
         dlq = {t: _end_offsets(consumer, t + settings.kafka.dlq_suffix) for t in settings.topics_with_partitions()}
-        counts = {
+        counts: dict[str, object] = {
             "frames_produced": _end_offsets(consumer, topics.frames_raw.name),
             "frames_processed": _committed(admin, groups.detection, topics.frames_raw.name),
             "violations": _end_offsets(consumer, topics.violations_detected.name),

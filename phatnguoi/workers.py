@@ -153,7 +153,8 @@ def detection_process(settings: Settings) -> Callable:
 
     cameras = all_cameras(settings)
     cfg = settings.detection
-    detector = YoloDetector(cfg.weights or shipped_weights(cfg.backend), class_map=parse_class_map(cfg.class_map) if cfg.class_map else None,
+    class_map = parse_class_map(cfg.class_map) if cfg.class_map else None
+    detector = YoloDetector(cfg.weights or shipped_weights(cfg.backend), class_map=class_map,
                             imgsz=cfg.imgsz, conf=cfg.conf)
     reader = OnnxPlateReader(cfg.plate_reader_model)
     fps = max((c.fps for c in cameras.values()), default=10.0)
@@ -186,7 +187,8 @@ def run_detection(settings: Settings, stop: threading.Event) -> None:
     from phatnguoi.streams import Stage
 
     Stage(bootstrap=_bootstrap(settings), source_topic=settings.kafka.topics.frames_raw.name,
-          group_id=settings.kafka.groups.detection, process=detection_process(settings), name="detection", on_record=record_hook("detection"),
+          group_id=settings.kafka.groups.detection, process=detection_process(settings), name="detection",
+          on_record=record_hook("detection"),
           max_records=10, dlq_suffix=settings.kafka.dlq_suffix,
           session_timeout_ms=settings.kafka.session_timeout_ms,
           heartbeat_interval_ms=settings.kafka.heartbeat_interval_ms).run(stop)
@@ -237,7 +239,7 @@ def run_web(settings: Settings, stop: threading.Event) -> None:
                      secret_key=secret(settings, "secret_key"), pii_key=secret(settings, "pii_key"),
                      public_base_url=public_url(settings))
     server = uvicorn.Server(uvicorn.Config(app, host=settings.web.host, port=settings.web.port, log_level="warning"))
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # the worker owns signals
+    # uvicorn installs no signal handlers off the main thread: the worker's own handler sets ``stop``
     thread = threading.Thread(target=server.run, name="web", daemon=True)
     thread.start()
     stop.wait()

@@ -5,6 +5,7 @@
 - ``postgres_url``: a fresh database on the PostgreSQL server (``PHATNGUOI_TEST_POSTGRES``, default
   ``postgresql+psycopg://postgres@127.0.0.1:5432/test``), created for the session and dropped after.
   An unreachable server fails the tests that need it: CI starts PostgreSQL.
+- ``fresh_postgres_url``: the same, for one test only (for a test that migrates the public schema).
 - ``unique_topic``: ``unique_topic("frames")`` gives a topic name no other test uses.
 """
 
@@ -14,6 +15,7 @@ import os
 import re
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -43,8 +45,9 @@ def unique_topic(request: pytest.FixtureRequest) -> Callable[..., str]:
     return make
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
+@contextmanager
+def _private_database() -> Iterator[str]:
+    """A new, empty database on the test server; dropped on exit."""
     import psycopg
     from sqlalchemy.engine import make_url
 
@@ -65,6 +68,20 @@ def postgres_url() -> Iterator[str]:
             yield server.set(database=name).render_as_string(hide_password=False)
         finally:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """One private database for the whole session (tests use their own schemas or roll back)."""
+    with _private_database() as url:
+        yield url
+
+
+@pytest.fixture
+def fresh_postgres_url() -> Iterator[str]:
+    """A private database for one test that migrates the public schema itself."""
+    with _private_database() as url:
+        yield url
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):  # noqa: ANN001, ARG001

@@ -106,11 +106,12 @@ def _match(cases: list[tuple[str | None, datetime]], truth: list[tuple[str, date
 
 
 def test_sixty_simulated_seconds_end_to_end(
-    kafka_bootstrap: str, postgres_url: str, unique_topic: Callable[..., str], tmp_path: Path,
+    kafka_bootstrap: str, fresh_postgres_url: str, unique_topic: Callable[..., str], tmp_path: Path,
     record_property: Callable[[str, object], None],
 ) -> None:
     from cases.consumer import make_case_stage
 
+    postgres_url = fresh_postgres_url
     settings = _settings(tmp_path, kafka_bootstrap, postgres_url, unique_topic)
     topics, groups = settings.kafka.topics, settings.kafka.groups
     ensure_topics(kafka_bootstrap, settings.topics_with_partitions())
@@ -144,7 +145,7 @@ def test_sixty_simulated_seconds_end_to_end(
     try:
         _wait_drained(settings, kafka_bootstrap, [detection, cases], timeout_s=600)
     finally:
-        for thread, stop in running:
+        for _thread, stop in running:
             stop.set()
         for thread, _ in running:
             thread.join(timeout=30)

@@ -1,6 +1,5 @@
 """``phatnguoi eval``: accuracy of the shipped models."""
 
-import click
 
 from phatnguoi.cli import LazyGroup
 
