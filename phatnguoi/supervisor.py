@@ -38,7 +38,10 @@ class WorkerDied(RuntimeError):
 class Supervisor:
     """Start, watch and stop worker processes. Logs go to ``log_dir/<name>.log``."""
 
-    def __init__(self, specs: list[WorkerSpec], *, log_dir: Path, base_env: dict[str, str]) -> None:
+    def __init__(self, specs: list[WorkerSpec], *, log_dir: Path, base_env: dict[str, str],
+                 watch: dict[str, int] | None = None) -> None:
+        """``watch``: other processes (name -> pid) whose memory is sampled with the workers',
+        e.g. the embedded broker."""
         names = [s.name for s in specs]
         if len(set(names)) != len(names):
             raise ValueError(f"expected unique worker names, got {names}")
@@ -46,6 +49,7 @@ class Supervisor:
         self.log_dir = log_dir
         self.base_env = base_env
         self.running: dict[str, _Running] = {}
+        self.watched = {name: [pid, 0] for name, pid in (watch or {}).items()}
 
     def start(self) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -69,9 +73,13 @@ class Supervisor:
             if code is not None:
                 raise WorkerDied(f"worker {name!r} exited with code {code}:\n{tail(run.log)}")
             run.peak_rss = max(run.peak_rss, _rss(run.process.pid))
+        for entry in self.watched.values():
+            entry[1] = max(entry[1], _rss(entry[0]))
 
     def peak_rss_mb(self) -> dict[str, float]:
-        return {name: round(run.peak_rss / 2**20, 1) for name, run in self.running.items()}
+        peaks = {name: run.peak_rss for name, run in self.running.items()}
+        peaks.update({name: peak for name, (_, peak) in self.watched.items()})
+        return {name: round(peak / 2**20, 1) for name, peak in peaks.items()}
 
     def stop(self, names: list[str] | None = None, *, grace_s: float = 20.0) -> dict[str, int | None]:
         """SIGTERM the named workers (all by default), wait up to ``grace_s``, then SIGKILL."""

@@ -50,10 +50,13 @@ def group(kafka: str | None, cameras: int | None, port: int | None, duration: fl
 
     with ExitStack() as stack:
         bootstrap = kafka or settings.kafka.bootstrap
+        watch: dict[str, int] = {}
         if bootstrap is None:
             say("starting the embedded Kafka-protocol broker (Tansu) ...")
             broker = stack.enter_context(EmbeddedBroker())
             bootstrap = broker.bootstrap
+            if broker.process is not None:
+                watch["broker"] = broker.process.pid
         say(f"broker at {bootstrap}; creating topics")
         ensure_topics(bootstrap, settings.topics_with_partitions(), dlq_suffix=settings.kafka.dlq_suffix)
 
@@ -62,7 +65,7 @@ def group(kafka: str | None, cameras: int | None, port: int | None, duration: fl
 
         env = {**os.environ, **demo_setup.worker_env(settings, bootstrap)}
         supervisor = Supervisor([WorkerSpec(name) for name in PIPELINE], log_dir=Path(settings.var_dir) / "logs",
-                                base_env=env)
+                                base_env=env, watch=watch)
         supervisor.start()
         stack.callback(supervisor.stop)  # whatever happens below, no worker outlives the demo
         url = f"http://{settings.web.host}:{settings.web.port}"
