@@ -84,68 +84,70 @@ def worker_env(settings: Settings, bootstrap: str) -> dict[str, str]:
     return env
 
 
-def _end_offsets(consumer, topic: str) -> int:  # noqa: ANN001
-    from kafka import TopicPartition
+class Offsets:
+    """End offsets and committed group offsets, read over one consumer and one admin client
+    (open it once for a loop of readings)."""
 
-    partitions = consumer.partitions_for_topic(topic) or set()
-    tps = [TopicPartition(topic, p) for p in partitions]
-    return sum(consumer.end_offsets(tps).values()) if tps else 0
+    def __init__(self, bootstrap: str) -> None:
+        from kafka import KafkaAdminClient, KafkaConsumer
 
+        self.consumer = KafkaConsumer(bootstrap_servers=bootstrap)
+        self.admin = KafkaAdminClient(bootstrap_servers=bootstrap)
 
-def _committed(admin, group: str, topic: str) -> int:  # noqa: ANN001
-    offsets = admin.list_group_offsets({group: None}).get(group, {})
-    return sum(om.offset for tp, om in offsets.items() if tp.topic == topic and om.offset >= 0)
+    def __enter__(self) -> Offsets:
+        return self
 
+    def __exit__(self, *exc: object) -> None:
+        self.consumer.close()
+        self.admin.close()
 
-def lag(settings: Settings, bootstrap: str) -> dict[str, int]:
-    """Messages not yet committed by each stage's group."""
-    from kafka import KafkaAdminClient, KafkaConsumer
+    def end(self, topic: str) -> int:
+        """Messages ever written to ``topic`` (sum of its partitions' end offsets)."""
+        from kafka import TopicPartition
 
-    topics, groups = settings.kafka.topics, settings.kafka.groups
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-    try:
+        tps = [TopicPartition(topic, p) for p in self.consumer.partitions_for_topic(topic) or set()]
+        return sum(self.consumer.end_offsets(tps).values()) if tps else 0
+
+    def committed(self, group: str, topic: str) -> int:
+        """Messages of ``topic`` that ``group`` has committed."""
+        offsets = self.admin.list_group_offsets({group: None}).get(group, {})
+        return sum(om.offset for tp, om in offsets.items() if tp.topic == topic and om.offset >= 0)
+
+    def lag(self, settings: Settings) -> dict[str, int]:
+        """Messages not yet committed by each stage's group."""
+        topics, groups = settings.kafka.topics, settings.kafka.groups
         return {
-            "detection": _end_offsets(consumer, topics.frames_raw.name)
-            - _committed(admin, groups.detection, topics.frames_raw.name),
-            "cases": _end_offsets(consumer, topics.violations_detected.name)
-            - _committed(admin, groups.cases, topics.violations_detected.name),
+            "detection": self.end(topics.frames_raw.name) - self.committed(groups.detection, topics.frames_raw.name),
+            "cases": self.end(topics.violations_detected.name)
+            - self.committed(groups.cases, topics.violations_detected.name),
         }
-    finally:
-        consumer.close()
-        admin.close()
 
 
 def wait_for_drain(settings: Settings, bootstrap: str, *, timeout_s: float) -> dict[str, int]:
     """Wait until the stages have caught up with what was produced (or the timeout passes)."""
     deadline = time.monotonic() + timeout_s
-    current = lag(settings, bootstrap)
-    while any(current.values()) and time.monotonic() < deadline:
-        time.sleep(1.0)
-        current = lag(settings, bootstrap)
+    with Offsets(bootstrap) as offsets:
+        current = offsets.lag(settings)
+        while any(current.values()) and time.monotonic() < deadline:
+            time.sleep(1.0)
+            current = offsets.lag(settings)
     return current
 
 
 def report(settings: Settings, bootstrap: str) -> dict:
     """Counts of what went through the pipeline, read from the broker and the database."""
-    from kafka import KafkaAdminClient, KafkaConsumer
     from sqlalchemy import func, select
 
     from cases.models import Case, Notice
 
     topics, groups = settings.kafka.topics, settings.kafka.groups
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-    try:
-        dlq = {t: _end_offsets(consumer, t + settings.kafka.dlq_suffix) for t in settings.topics_with_partitions()}
+    with Offsets(bootstrap) as offsets:
+        dlq = {t: offsets.end(t + settings.kafka.dlq_suffix) for t in settings.topics_with_partitions()}
         counts: dict[str, object] = {
-            "frames_produced": _end_offsets(consumer, topics.frames_raw.name),
-            "frames_processed": _committed(admin, groups.detection, topics.frames_raw.name),
-            "violations": _end_offsets(consumer, topics.violations_detected.name),
+            "frames_produced": offsets.end(topics.frames_raw.name),
+            "frames_processed": offsets.committed(groups.detection, topics.frames_raw.name),
+            "violations": offsets.end(topics.violations_detected.name),
         }
-    finally:
-        consumer.close()
-        admin.close()
     with session_factory(settings)() as session:
         counts["cases"] = session.scalar(select(func.count()).select_from(Case)) or 0
         counts["notices"] = session.scalar(select(func.count()).select_from(Notice)) or 0

@@ -84,14 +84,16 @@ def registry_inbox(settings: Settings) -> Path:
 def _frames_with_registry(sim, inbox: Path, *, every: int) -> Iterable:  # noqa: ANN001
     """The simulator's frames; every ``every`` frames (and at the end) the registration records
     of vehicles that entered the scene since the last time go to a new CSV file in ``inbox``."""
-    from ingest.sim.registry import write_registry
+    from ingest.sim.registry import registry_entry, write_registry
 
     written: set[str] = set()
     batch = 0
 
     def dump() -> None:
         nonlocal batch
-        new = [e for e in sim.registry() if e.plate_text not in written]
+        # only the plates new since the last dump get a record: the scene's plate list only grows
+        new = [registry_entry(plate, seed=sim.seed, vehicle_class=cls.value, colour=colour)
+               for text, (plate, cls, colour) in sim.plates.items() if text not in written]
         if not new:
             return
         inbox.mkdir(parents=True, exist_ok=True)

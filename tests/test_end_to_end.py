@@ -26,7 +26,7 @@ from ingest.producer import FrameProducer
 from ingest.sim.camera import SimulatedCamera
 from ingest.sim.types import SimOptions, ViolationRates
 from phatnguoi.broker import ensure_topics
-from phatnguoi.demo_setup import lag
+from phatnguoi.demo_setup import Offsets
 from phatnguoi.settings import Settings, load_settings
 from phatnguoi.streams import Stage
 from phatnguoi.workers import detection_process, session_factory, simulated_cameras
@@ -72,16 +72,16 @@ def _run(stage: Stage) -> tuple[threading.Thread, threading.Event]:
     return thread, stop
 
 
-def _wait_drained(settings: Settings, bootstrap: str, stages: list[Stage], timeout_s: float) -> dict[str, int]:
+def _wait_drained(settings: Settings, bootstrap: str, stages: list[Stage], timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
-    current = lag(settings, bootstrap)
-    while time.monotonic() < deadline:
-        if any(s.stopped.is_set() for s in stages):
-            raise AssertionError(f"a stage stopped early: {[s.name for s in stages if s.stopped.is_set()]}")
-        current = lag(settings, bootstrap)
-        if not any(current.values()):
-            return current
-        time.sleep(1.0)
+    with Offsets(bootstrap) as offsets:
+        while time.monotonic() < deadline:
+            if any(s.stopped.is_set() for s in stages):
+                raise AssertionError(f"a stage stopped early: {[s.name for s in stages if s.stopped.is_set()]}")
+            current = offsets.lag(settings)
+            if not any(current.values()):
+                return
+            time.sleep(1.0)
     raise AssertionError(f"the pipeline did not drain in {timeout_s:.0f} s: lag {current}")
 
 

@@ -3,12 +3,14 @@ notice PDF, evidence images. Thin: every decision is a ``cases.review`` call."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from cases import review
 from cases.accounts import AccountLocked, LoginFailed, authenticate
@@ -122,6 +124,20 @@ def _back(case_id: int, error: str | None = None) -> RedirectResponse:
     return RedirectResponse(f"/police/cases/{case_id}{suffix}", status_code=303)
 
 
+def _act(session: Session, case_id: int, action: Callable[[], object]) -> Response:
+    """Run one review action: commit and go back to the queue, or roll back and show the error
+    on the case page (404 for an unknown case)."""
+    try:
+        action()
+    except review.CaseNotFound as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from exc
+    except review.ReviewError as exc:
+        session.rollback()
+        return _back(case_id, str(exc))
+    session.commit()
+    return RedirectResponse("/police/", status_code=303)
+
+
 @router.post("/cases/{case_id}/approve")
 def approve(
     case_id: int,
@@ -130,15 +146,8 @@ def approve(
     _csrf: CsrfChecked,
     plate: Annotated[str, Form()] = "",
 ) -> Response:
-    try:
-        review.approve(session=session, case_id=case_id, actor=user.username, plate=plate.strip() or None)
-    except review.CaseNotFound as exc:
-        raise HTTPException(status_code=404, detail=str(exc)) from exc
-    except review.ReviewError as exc:
-        session.rollback()
-        return _back(case_id, str(exc))
-    session.commit()
-    return RedirectResponse("/police/", status_code=303)
+    return _act(session, case_id, lambda: review.approve(
+        session=session, case_id=case_id, actor=user.username, plate=plate.strip() or None))
 
 
 @router.post("/cases/{case_id}/reject")
@@ -150,15 +159,8 @@ def reject(
     reason: Annotated[str, Form()],
     note: Annotated[str, Form()] = "",
 ) -> Response:
-    try:
-        review.reject(session=session, case_id=case_id, actor=user.username, reason=reason, note=note.strip())
-    except review.CaseNotFound as exc:
-        raise HTTPException(status_code=404, detail=str(exc)) from exc
-    except review.ReviewError as exc:
-        session.rollback()
-        return _back(case_id, str(exc))
-    session.commit()
-    return RedirectResponse("/police/", status_code=303)
+    return _act(session, case_id, lambda: review.reject(
+        session=session, case_id=case_id, actor=user.username, reason=reason, note=note.strip()))
 
 
 @router.get("/notices/{notice_id}.pdf")
