@@ -19,13 +19,20 @@ setup: $(STAMP)
 demo: $(STAMP)
 	YOLO_OFFLINE=1 $(BIN)/phatnguoi demo
 
-test: $(STAMP) /usr/bin/docker-compose
+test: $(STAMP) /usr/bin/docker-compose /usr/bin/chromium /usr/bin/pdftoppm
 	$(BIN)/ruff check .
 	YOLO_OFFLINE=1 $(BIN)/python -m pytest -q
 
-# The deploy tests validate deploy/compose.yaml with Debian's docker-compose (no engine needed).
+# The deploy tests validate deploy/compose.yaml with Debian's docker-compose (no engine needed);
+# the browser tests drive Debian's Chromium with Playwright; notice tests turn PDF pages into PNGs.
 /usr/bin/docker-compose:
 	apt-get update -q && apt-get install -y -q --no-install-recommends docker-compose
+
+/usr/bin/chromium:
+	apt-get update -q && apt-get install -y -q --no-install-recommends chromium
+
+/usr/bin/pdftoppm:
+	apt-get update -q && apt-get install -y -q --no-install-recommends poppler-utils
 
 # Retrain both shipped models from scratch (long: about an hour each on this 2-core CPU; see
 # docs/model-detector.md and docs/model-plate-reader.md). The tests never retrain.

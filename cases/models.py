@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -178,6 +179,11 @@ class Case(Base):
     status_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # issue 6 (migration 0002): camera or citizen, the camera-health hold, when the notice went out
+    source: Mapped[str] = mapped_column(String(12), default="camera", server_default="camera")
+    held_for_review: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    hold_reason: Mapped[str | None] = mapped_column(String(200))
+    notified_at: Mapped[datetime | None]
 
     camera: Mapped[Camera] = relationship()
     detecting_unit: Mapped[Unit | None] = relationship(foreign_keys=[detecting_unit_id])
@@ -256,3 +262,228 @@ def _audit_is_append_only(session: Session, flush_context: object, instances: ob
     for obj in list(session.dirty) + list(session.deleted):
         if isinstance(obj, AuditLog):
             raise AuditIsAppendOnly(f"audit rows are append-only: refused to change audit row {obj.id}")
+
+
+# --- issue 8: people's screens (plate corrections, camera status) ------------------------------------
+
+
+class PlateCorrection(Base):
+    """A plate changed by hand from what the reader voted: a second person (a supervisor) must
+    confirm it before any notice of the case can go out. ``status`` is pending | confirmed |
+    refused; while a case's latest correction is not confirmed, no Notice row can be added for it
+    (``_no_notice_while_correction_pending``)."""
+
+    __tablename__ = "plate_corrections"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    from_plate: Mapped[str | None] = mapped_column(String(16))
+    to_plate: Mapped[str] = mapped_column(String(16))
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None]
+    note: Mapped[str | None] = mapped_column(Text)
+
+    case: Mapped[Case] = relationship()
+
+
+class CameraStatus(Base):
+    """What the detection worker last saw of one camera (written about once a second): its health
+    verdict against the reference view (``ingest.health``), rates, latency and a small annotated
+    preview JPEG for the operator's camera wall and live view.
+
+    Intake contract (issue 6): a case from a camera for which ``holds_new_cases(now)`` is true is
+    created held for review."""
+
+    __tablename__ = "camera_status"
+    camera_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    verdict: Mapped[str] = mapped_column(String(12), default="healthy")  # ingest.health.Verdict
+    detail: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_frame_at: Mapped[datetime | None]
+    frames_processed: Mapped[int] = mapped_column(Integer, default=0)
+    fps_processed: Mapped[float] = mapped_column(default=0.0)
+    latency_ms: Mapped[float] = mapped_column(default=0.0)  # frame capture -> detection done
+    detections: Mapped[int] = mapped_column(Integer, default=0)  # in the preview frame
+    preview_jpeg: Mapped[bytes | None] = mapped_column(LargeBinary)
+    silent_after_s: Mapped[float] = mapped_column(default=10.0)
+
+    def effective_verdict(self, now: datetime) -> str:
+        """The stored verdict, or ``silent`` when no frame has been seen for ``silent_after_s``."""
+        seen = self.last_frame_at or self.updated_at
+        if (now - seen).total_seconds() > self.silent_after_s:
+            return "silent"
+        return self.verdict
+
+    def holds_new_cases(self, now: datetime) -> bool:
+        return self.effective_verdict(now) != "healthy"
+
+
+class CorrectionPending(RuntimeError):
+    """A notice was about to be recorded for a case whose plate correction is not confirmed."""
+
+
+@event.listens_for(Session, "before_flush")
+def _no_notice_while_correction_pending(session: Session, flush_context: object, instances: object) -> None:
+    from sqlalchemy import select
+
+    notices = [obj for obj in session.new if isinstance(obj, Notice)]
+    if not notices:
+        return
+    with session.no_autoflush:
+        for notice in notices:
+            case_id = notice.case_id if notice.case_id is not None else getattr(notice.case, "id", None)
+            latest = session.scalar(
+                select(PlateCorrection)
+                .where(PlateCorrection.case_id == case_id)
+                .order_by(PlateCorrection.id.desc())
+                .limit(1)
+            )
+            if latest is not None and latest.status != "confirmed":
+                raise CorrectionPending(
+                    f"case {case_id}: plate correction {latest.from_plate} -> {latest.to_plate} is "
+                    f"{latest.status}; a supervisor must confirm it before a notice goes out"
+                )
+
+
+# --- issue 6: resolution, deadlines, submissions (migration 0002) ----------------------------------
+
+
+class MergedDetection(Base):
+    """A near-duplicate detection folded into an existing case. Its ``violation_id`` is a dedupe
+    key like ``Case.violation_id``: replaying it creates nothing and attaches nothing twice."""
+
+    __tablename__ = "merged_detections"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    violation_id: Mapped[str] = mapped_column(String(64), unique=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    occurred_at: Mapped[datetime]
+    merged_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DeadlineFlag(Base):
+    """A legal deadline that passed (``cases.deadlines.FlagKind``): raised by the deadline job,
+    cleared by the move that satisfies it. At most one per case and kind."""
+
+    __tablename__ = "deadline_flags"
+    __table_args__ = (
+        UniqueConstraint("case_id", "kind", name="uq_deadline_flags_case_kind"),
+        Index("ix_deadline_flags_open", "cleared_at", "kind"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    due_at: Mapped[datetime]
+    raised_at: Mapped[datetime] = mapped_column(default=utcnow)
+    cleared_at: Mapped[datetime | None]
+
+
+class Appointment(Base):
+    """The owner (or driver) is asked to come to the resolving unit at a time and place."""
+
+    __tablename__ = "appointments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    scheduled_at: Mapped[datetime]
+    place: Mapped[str] = mapped_column(String(300))
+    contact: Mapped[str] = mapped_column(String(200), default="")  # whom to ask
+    status: Mapped[str] = mapped_column(String(12), default="booked")  # booked | attended | missed | cancelled
+    booked_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Statement(Base):
+    """What the owner said at the resolving unit: an explanation, or the name of the person who
+    drove (the fine then moves to that driver). The driver's personal data is a Fernet token."""
+
+    __tablename__ = "statements"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # explanation | driver_identified | owner_admits
+    text: Mapped[str] = mapped_column(Text, default="")
+    driver_name_enc: Mapped[str] = mapped_column(Text, default="")
+    driver_id_number_enc: Mapped[str] = mapped_column(Text, default="")
+    driver_address_enc: Mapped[str] = mapped_column(Text, default="")
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Decision(Base):
+    """The violation record (biên bản) and the penalty decision for one case."""
+
+    __tablename__ = "decisions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), unique=True)
+    record_number: Mapped[str] = mapped_column(String(40), unique=True)
+    decision_number: Mapped[str] = mapped_column(String(40), unique=True)
+    fine_vnd: Mapped[int]
+    points: Mapped[int] = mapped_column(Integer, default=0)
+    person_fined: Mapped[str] = mapped_column(String(10))  # owner | driver
+    fined_name_enc: Mapped[str] = mapped_column(Text)
+    fined_id_number_enc: Mapped[str] = mapped_column(Text, default="")
+    statement_id: Mapped[int | None] = mapped_column(ForeignKey("statements.id"))
+    decided_by: Mapped[str] = mapped_column(String(64))
+    decided_at: Mapped[datetime]
+    pay_by: Mapped[datetime]
+
+
+class Payment(Base):
+    """One payment of a decision's fine, reported by a payment adapter's signed callback (or an
+    officer entering a treasury receipt). ``provider_reference`` makes a replayed callback a no-op."""
+
+    __tablename__ = "payments"
+    __table_args__ = (UniqueConstraint("provider", "provider_reference", name="uq_payments_provider_ref"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    provider: Mapped[str] = mapped_column(String(40))
+    provider_reference: Mapped[str] = mapped_column(String(100))
+    amount_vnd: Mapped[int]
+    fine_vnd: Mapped[int]
+    late_interest_vnd: Mapped[int] = mapped_column(Integer, default=0)
+    paid_at: Mapped[datetime]
+    verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Transfer(Base):
+    """The case sent, evidence attached, to the police of the owner's locality."""
+
+    __tablename__ = "transfers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    from_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    to_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    to_unit_name: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    transferred_by: Mapped[str] = mapped_column(String(64))
+    transferred_at: Mapped[datetime]
+
+
+class CitizenSubmission(Base):
+    """Material supplied by a person or an organisation; it becomes a case only once an officer
+    verifies it, within ``verify_by`` (30 days, 60 when complex: shared/DOMAIN.md)."""
+
+    __tablename__ = "citizen_submissions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))  # in_person | email | portal | app | post
+    submitter_name_enc: Mapped[str] = mapped_column(Text)
+    submitter_contact_enc: Mapped[str] = mapped_column(Text, default="")
+    plate_text: Mapped[str] = mapped_column(String(16))
+    vehicle_class: Mapped[str] = mapped_column(String(20))
+    rule: Mapped[str] = mapped_column(String(32))
+    place: Mapped[str] = mapped_column(String(300))
+    occurred_at: Mapped[datetime]
+    description: Mapped[str] = mapped_column(Text, default="")
+    evidence: Mapped[list[Any]] = mapped_column(default=list)  # [{"role", "sha256", "key"}]
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    complex: Mapped[bool] = mapped_column(Boolean, default=False)
+    submitted_at: Mapped[datetime]
+    verify_by: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending | verified | refused
+    verified_by: Mapped[str | None] = mapped_column(String(64))
+    verified_at: Mapped[datetime | None]
+    refuse_reason: Mapped[str | None] = mapped_column(Text)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))

@@ -106,3 +106,32 @@ class PublicCase:
     resolving_address: str
     resolving_phone: str
     evidence_sha256: tuple[str, ...]
+
+
+class NoticeKind(StrEnum):
+    """The ``type`` of an outbox ``render_notice`` row. The values are those of
+    ``notices.types.NoticeType`` (issue 7 renders them); a test keeps the two equal, so cases/ need
+    not import notices/ (which imports cases/)."""
+
+    FIRST = "first"
+    TRANSFER_LOCAL = "transfer_local"
+    WARNING = "warning"
+    WARNING_ENDED = "warning_ended"
+    DECISION = "decision"
+
+
+class FlagKind(StrEnum):
+    """A legal deadline that passed (shared/DOMAIN.md, "Timers the system keeps")."""
+
+    NOTIFY_OVERDUE = "notify_overdue"  # 10 days from detection: owner identified, notified, published
+    WARNING = "warning"  # 20 days after the notice without resolution: warn inspection/registration
+    PAYMENT_OVERDUE = "payment_overdue"  # 10 days after the decision, unpaid: late interest runs
+    EXPIRY = "expiry"  # 1 year from the recording: the evidence is void, an officer closes the case
+
+
+FLAG_VI: dict[FlagKind, str] = {
+    FlagKind.NOTIFY_OVERDUE: "Quá hạn thông báo (10 ngày)",
+    FlagKind.WARNING: "Cảnh báo đăng kiểm, đăng ký (20 ngày)",
+    FlagKind.PAYMENT_OVERDUE: "Quá hạn nộp phạt (10 ngày)",
+    FlagKind.EXPIRY: "Hết thời hiệu (1 năm)",
+}

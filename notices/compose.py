@@ -36,6 +36,7 @@ class NoticePolicy:
 
     authority: str = "Công an Thành phố Hồ Chí Minh"
     appear_within_days: int = 20  # notice -> warning flag (shared/DOMAIN.md)
+    pay_within_days: int = 10  # decision -> payment (shared/DOMAIN.md)
     payment_vi: str = (
         "Sau khi có quyết định xử phạt, nộp tiền phạt trong thời hạn 10 ngày tại Kho bạc Nhà nước "
         "hoặc ngân hàng thương mại được Kho bạc ủy nhiệm thu, chuyển khoản qua Cổng Dịch vụ công "
@@ -81,6 +82,30 @@ def measured_text(rule: str, measurement: dict[str, Any], language: Language) ->
     return "Không có" if vi else "None"
 
 
+@dataclass(frozen=True)
+class Addressee:
+    name: str
+    address: str
+
+
+# Who the authority notices go to (configurable: the bodies differ by province).
+INSPECTION_REGISTRATION_VI = Addressee(
+    name="Cơ quan đăng kiểm; Cơ quan đăng ký xe",
+    address="Cục Đăng kiểm Việt Nam, 18 Phạm Hùng, Hà Nội; Phòng CSGT Công an TP. Hồ Chí Minh",
+)
+INSPECTION_REGISTRATION_EN = Addressee(
+    name="Vehicle inspection body; Vehicle registration body",
+    address="Vietnam Register, 18 Pham Hung, Ha Noi; HCMC Traffic Police Division",
+)
+
+
+def decided_fine(fine_min_vnd: int, fine_max_vnd: int) -> int:
+    """The fine a decision imposes by default: the middle of the range (Law on Handling
+    Administrative Violations, Art. 23: mitigating or aggravating circumstances move it towards an
+    end; an officer can override it). Rounded down to 1,000 VND."""
+    return (fine_min_vnd + fine_max_vnd) // 2 // 1000 * 1000
+
+
 def _unit(unit: Unit | None) -> UnitInfo:
     return UnitInfo(name=unit.name, address=unit.address, phone=unit.phone) if unit else UnitInfo("", "", "")
 
@@ -94,8 +119,15 @@ def compose_notice(
     issued_at: datetime,
     language: Language = Language.VI,
     policy: NoticePolicy = NoticePolicy(),
+    notice_type: NoticeType = NoticeType.FIRST,
+    fine_decided_vnd: int | None = None,
+    resolved_at: datetime | None = None,
 ) -> NoticeData:
-    """The first notice of a FILED case (fine and plate settled by the review)."""
+    """One notice of a case whose fine and plate the review settled (FILED or later).
+
+    The addressee follows the type: the owner (first notice, decision), the resolving unit, i.e.
+    the local police (transfer), the inspection and registration bodies (warning, warning ended).
+    """
     if case.fine_min_vnd is None or case.fine_max_vnd is None or case.plate_confirmed is None:
         raise ValueError(f"case {case.case_number} has no fine or confirmed plate: expected a filed case")
     vi = language == Language.VI
@@ -107,8 +139,30 @@ def compose_notice(
     plate = case.vehicle.plate_printed if case.vehicle else case.plate_confirmed
     low, high = vnd(case.fine_min_vnd, language), vnd(case.fine_max_vnd, language)
     fine = f"Từ {low} đến {high}" if vi else f"From {low} to {high}"
+    notice_type = NoticeType(notice_type)
+    resolving = _unit(case.resolving_unit)
+    if notice_type in (NoticeType.FIRST, NoticeType.DECISION):
+        addressee = Addressee(owner.name, owner.address)
+    elif notice_type == NoticeType.TRANSFER_LOCAL:
+        addressee = Addressee(resolving.name, resolving.address)
+    else:
+        addressee = INSPECTION_REGISTRATION_VI if vi else INSPECTION_REGISTRATION_EN
+    decided = ""
+    pay_by = ""
+    if notice_type == NoticeType.DECISION:
+        amount = fine_decided_vnd if fine_decided_vnd is not None else decided_fine(
+            case.fine_min_vnd, case.fine_max_vnd
+        )
+        if not case.fine_min_vnd <= amount <= case.fine_max_vnd:
+            raise ValueError(
+                f"case {case.case_number}: expected a decided fine within {case.fine_min_vnd}..{case.fine_max_vnd}, "
+                f"got {amount}"
+            )
+        decided = vnd(amount, language)
+        pay_by = (issued_at + timedelta(days=policy.pay_within_days)).astimezone(VN_TZ).strftime("%d/%m/%Y")
+    resolved_on = (resolved_at or issued_at).astimezone(VN_TZ).strftime("%d/%m/%Y")
     return NoticeData(
-        notice_type=NoticeType.FIRST,
+        notice_type=notice_type,
         language=language,
         authority=policy.authority if vi else "Ho Chi Minh City Police",
         case_number=case.case_number,
@@ -128,7 +182,7 @@ def compose_notice(
         fine_range=fine,
         points=case.points or 0,
         detecting_unit=_unit(case.detecting_unit),
-        resolving_unit=_unit(case.resolving_unit),
+        resolving_unit=resolving,
         appear_by=(issued_at + timedelta(days=policy.appear_within_days))
         .astimezone(VN_TZ)
         .strftime("%d/%m/%Y"),
@@ -138,4 +192,9 @@ def compose_notice(
         qr_image=qr_data_uri(verify_url),
         verify_url=verify_url,
         officer=case.reviewed_by or "",
+        addressee_name=addressee.name,
+        addressee_address=addressee.address,
+        fine_decided=decided,
+        pay_by=pay_by,
+        resolved_on=resolved_on if notice_type == NoticeType.WARNING_ENDED else "",
     )

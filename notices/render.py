@@ -15,9 +15,13 @@ from qrcode.constants import ERROR_CORRECT_M
 from notices.types import Language, NoticeData, NoticeType
 
 HERE = Path(__file__).resolve().parent
+# Templates are data: (notice type, language) -> file in notices/templates. Every type extends
+# notice_base.<lang>.html, which lays out the fields every notice carries (plate, time, place,
+# behaviour, legal basis, measured value, fine, points, units, photo with data bar, QR code).
 TEMPLATES: dict[tuple[NoticeType, Language], str] = {
-    (NoticeType.FIRST, Language.VI): "notice_first.vi.html",
-    (NoticeType.FIRST, Language.EN): "notice_first.en.html",
+    (notice_type, language): f"notice_{notice_type.value}.{language.value}.html"
+    for notice_type in NoticeType
+    for language in Language
 }
 
 _env = jinja2.Environment(

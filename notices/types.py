@@ -7,7 +7,13 @@ from enum import StrEnum
 
 
 class NoticeType(StrEnum):
-    FIRST = "first"  # form 01: the violation notice to the owner (step 3)
+    """The notices a case can send; values are the ``type`` in outbox ``render_notice`` payloads."""
+
+    FIRST = "first"  # form 01: the violation notice to the owner (step 3, on filing)
+    TRANSFER_LOCAL = "transfer_local"  # the case is sent to the police of the owner's commune/ward
+    WARNING = "warning"  # 20 days without resolution: warn inspection/registration (hold the vehicle)
+    WARNING_ENDED = "warning_ended"  # the case closed: lift the inspection/registration warning
+    DECISION = "decision"  # the penalty decision (step 6)
 
 
 class Language(StrEnum):
@@ -56,3 +62,10 @@ class NoticeData:
     qr_image: str  # data URI of the QR code
     verify_url: str
     officer: str
+    # who this notice is addressed to: the owner (first notice, decision), the local police
+    # (transfer), the inspection and registration bodies (warning, warning ended)
+    addressee_name: str = ""
+    addressee_address: str = ""
+    fine_decided: str = ""  # decision only: the amount decided
+    pay_by: str = ""  # decision only: DD/MM/YYYY, decision + 10 days
+    resolved_on: str = ""  # warning ended only: DD/MM/YYYY the case was resolved

@@ -9,5 +9,6 @@ group = LazyGroup(
     commands={
         "plates": ("phatnguoi.commands.eval_plates", "Plate-reader exact match on a labelled folder."),
         "detector": ("phatnguoi.commands.eval_detector", "Detector mAP on the held-out simulator set."),
+        "scenes": ("phatnguoi.commands.eval_scenes", "Per-rule precision/recall of the detection stage on sim scenes."),
     },
 )
