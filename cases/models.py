@@ -320,6 +320,10 @@ class CameraStatus(Base):
         return self.effective_verdict(now) != "healthy"
 
 
+# Search by date range and the statistics read cases by violation time (issue 8, migration 0004).
+Index("ix_cases_occurred_at", Case.occurred_at)
+
+
 class CorrectionPending(RuntimeError):
     """A notice was about to be recorded for a case whose plate correction is not confirmed."""
 
@@ -487,3 +491,56 @@ class CitizenSubmission(Base):
     verified_at: Mapped[datetime | None]
     refuse_reason: Mapped[str | None] = mapped_column(Text)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+
+
+# --- issue 7: notice delivery, public lookup index (migration 0003) ---------------------------------
+
+# The public lookup asks for one plate's published cases, newest first: one index range scan.
+Index("ix_cases_plate_key_occurred_at", Case.plate_key, Case.occurred_at)
+
+
+class NoticeDelivery(Base):
+    """Getting one notice (case, type) to its addressee. One row per case and notice type (the
+    unique constraint): whatever the retries, fallbacks or racing workers, a notice is sent at
+    most once. ``status``: pending | sent | failed. ``channel_index`` walks the configured channel
+    order; ``next_attempt_at`` is the backoff. Postal deliveries carry the tracking number and the
+    print batch (unit, local date) they go out in."""
+
+    __tablename__ = "notice_deliveries"
+    __table_args__ = (
+        UniqueConstraint("case_id", "notice_type", name="uq_notice_deliveries_case_type"),
+        Index("ix_notice_deliveries_batch", "batch_unit_id", "batch_date", "channel"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id"), unique=True)
+    notice_type: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    channel: Mapped[str | None] = mapped_column(String(20))  # the channel that delivered it
+    channel_index: Mapped[int] = mapped_column(Integer, default=0)
+    channel_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]
+    receipt: Mapped[str | None] = mapped_column(String(200))
+    tracking_number: Mapped[str | None] = mapped_column(String(20), unique=True)
+    batch_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    batch_date: Mapped[str | None] = mapped_column(String(10))  # YYYY-MM-DD, Vietnam time
+    sent_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    notice: Mapped[Notice] = relationship()
+    attempts: Mapped[list[DeliveryAttempt]] = relationship(order_by="DeliveryAttempt.id")
+
+
+class DeliveryAttempt(Base):
+    """One try on one channel, successful or not, with the gateway's receipt or the error."""
+
+    __tablename__ = "delivery_attempts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("notice_deliveries.id"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    attempt: Mapped[int] = mapped_column(Integer)  # 1, 2, ... on this channel
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    ok: Mapped[bool] = mapped_column(Boolean, default=False)
+    receipt: Mapped[str | None] = mapped_column(String(200))
+    error: Mapped[str | None] = mapped_column(Text)

@@ -33,6 +33,7 @@ class RejectReason(StrEnum):
     MILITARY_PLATE = "military_plate"
     DUPLICATE = "duplicate"
     INSUFFICIENT_EVIDENCE = "insufficient_evidence"
+    EXPIRED = "expired"  # the one-year limitation passed before the case was filed
 
 
 REJECT_REASON_VI: dict[RejectReason, str] = {
@@ -42,6 +43,7 @@ REJECT_REASON_VI: dict[RejectReason, str] = {
     RejectReason.MILITARY_PLATE: "Biển số quân đội",
     RejectReason.DUPLICATE: "Trùng với vụ việc khác",
     RejectReason.INSUFFICIENT_EVIDENCE: "Hình ảnh không đủ căn cứ",
+    RejectReason.EXPIRED: "Hết thời hiệu xử phạt",
 }
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from phatnguoi.casework import pii_keys
 from phatnguoi.settings import Settings
 from phatnguoi.workers import all_cameras, session_factory, simulated_cameras
 
@@ -50,7 +51,7 @@ def prepare(settings: Settings) -> DemoLogin:
 def import_registry_inbox(settings: Settings) -> int:
     """Import each registration file the simulator dropped in the inbox, once; returns how many."""
     from cases.registry import import_registry_csv
-    from phatnguoi.workers import registry_inbox, secret
+    from phatnguoi.workers import registry_inbox
 
     inbox = registry_inbox(settings)
     files = sorted(inbox.glob("*.csv")) if inbox.exists() else []
@@ -61,7 +62,7 @@ def import_registry_inbox(settings: Settings) -> int:
     factory = session_factory(settings)
     for path in files:
         with factory.begin() as session:
-            import_registry_csv(session, path, pii_key=secret(settings, "pii_key"))
+            import_registry_csv(session, path, pii_key=pii_keys(settings))
         path.rename(done / path.name)
     return len(files)
 

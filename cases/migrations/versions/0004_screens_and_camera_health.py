@@ -1,5 +1,6 @@
 """screens_and_camera_health (issue 8): plate corrections that wait for a supervisor, and the
-per-camera status row (health verdict, rates, preview JPEG) the operator screens and intake read.
+per-camera status row (health verdict, rates, preview JPEG) the operator screens and intake read,
+and an index on the violation time (search by dates, statistics).
 
 Revision ID: 0004
 Revises: 0003
@@ -52,9 +53,13 @@ def upgrade() -> None:
         sa.Column("silent_after_s", sa.Double(), nullable=False),
         sa.PrimaryKeyConstraint("camera_id", name=op.f("pk_camera_status")),
     )
+    with op.batch_alter_table("cases", schema=None) as batch_op:
+        batch_op.create_index("ix_cases_occurred_at", ["occurred_at"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("cases", schema=None) as batch_op:
+        batch_op.drop_index("ix_cases_occurred_at")
     op.drop_table("camera_status")
     with op.batch_alter_table("plate_corrections", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_plate_corrections_case_id"))
