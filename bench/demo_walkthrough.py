@@ -18,6 +18,8 @@ import time
 
 import httpx
 
+from notices.abuse import solve
+
 
 def csrf(html: str) -> str:
     match = re.search(r'name="csrf_token"\s+value="([^"]+)"', html)
@@ -80,7 +82,12 @@ def main() -> None:
                               "is_pdf": pdf.content[:5] == b"%PDF-"}
         plate = detail.get("plate_confirmed") or approved["plate_read"]
         vtype = "motorbike" if detail.get("vehicle_class") == "motorbike" else "car"
-        lookup = httpx.get(f"{args.url}/api/public/lookup", params={"plate": plate, "vehicle_type": vtype}).json()
+        # the public API asks for a solved proof of work bound to this plate and vehicle type
+        issued = httpx.get(f"{args.url}/api/public/challenge").json()
+        pow_counter = solve(issued["challenge"], plate, vtype, issued["bits"])
+        lookup = httpx.get(f"{args.url}/api/public/lookup",
+                           params={"plate": plate, "vehicle_type": vtype, "challenge": issued["challenge"],
+                                   "pow": pow_counter}).json()
         seen["public_lookup"] = {"plate": plate, "vehicle_type": vtype, "cases": len(lookup["cases"]),
                                  "found": any(c.get("case_number") == approved["case_number"] for c in lookup["cases"])}
     print(json.dumps(seen, ensure_ascii=False))

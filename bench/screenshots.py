@@ -1,6 +1,12 @@
-"""Screenshots of a running demo's screens for docs/, with Playwright driving Debian's Chromium.
+"""Screenshots of the screens for docs/, with Playwright driving Debian's Chromium.
 
-    .venv/bin/python bench/screenshots.py --url http://127.0.0.1:8000 --user canbo --password ... [--out docs/img]
+    .venv/bin/python bench/screenshots.py [--out docs/img]
+        runs the browser tests (tests/web/test_browser_screens.py) over a seeded back office
+        (bench/pages_seed.py: simulator frames as evidence, every role) and keeps a screenshot of
+        each screen: login, review queue, case, corrections, statistics, search, camera wall,
+        live view, forbidden page, accounts.
+    .venv/bin/python bench/screenshots.py --url http://127.0.0.1:8000 --user canbo --password ...
+        the queue, a case, the lookup and the operator page of a running demo.
 """
 
 from __future__ import annotations
@@ -16,15 +22,20 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--url", required=True)
-    parser.add_argument("--user", required=True)
-    parser.add_argument("--password", required=True)
+    parser.add_argument("--url", help="a running demo; without it, a seeded back office is used")
+    parser.add_argument("--user")
+    parser.add_argument("--password")
     parser.add_argument("--plate", help="plate for the public lookup screenshot")
     parser.add_argument("--vehicle-type", default="motorbike")
     parser.add_argument("--out", type=Path, default=Path("docs/img"))
     parser.add_argument("--chromium", default="/usr/bin/chromium")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    if not args.url:
+        seeded(args.out)
+        return
+    if not (args.user and args.password):
+        parser.error("--url needs --user and --password")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=args.chromium, headless=True, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1366, "height": 900})
@@ -47,6 +58,19 @@ def main() -> None:
         page.screenshot(path=args.out / "screen-operator.png", full_page=False)
         browser.close()
     for name in sorted(args.out.glob("screen-*.png")):
+        print(name, name.stat().st_size)
+
+
+def seeded(out: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PHATNGUOI_SCREENSHOTS": str(out.resolve())}
+    subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                    str(root / "tests" / "web" / "test_browser_screens.py")], env=env, check=True, cwd=root)
+    for name in sorted(out.glob("screen-*.png")):
         print(name, name.stat().st_size)
 
 

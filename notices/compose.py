@@ -122,11 +122,14 @@ def compose_notice(
     notice_type: NoticeType = NoticeType.FIRST,
     fine_decided_vnd: int | None = None,
     resolved_at: datetime | None = None,
+    first_notice_at: datetime | None = None,
 ) -> NoticeData:
     """One notice of a case whose fine and plate the review settled (FILED or later).
 
     The addressee follows the type: the owner (first notice, decision), the resolving unit, i.e.
     the local police (transfer), the inspection and registration bodies (warning, warning ended).
+    The appointment deadline counts from ``first_notice_at`` (when the first notice went out) so
+    later notices repeat the deadline the owner was given.
     """
     if case.fine_min_vnd is None or case.fine_max_vnd is None or case.plate_confirmed is None:
         raise ValueError(f"case {case.case_number} has no fine or confirmed plate: expected a filed case")
@@ -183,7 +186,7 @@ def compose_notice(
         points=case.points or 0,
         detecting_unit=_unit(case.detecting_unit),
         resolving_unit=resolving,
-        appear_by=(issued_at + timedelta(days=policy.appear_within_days))
+        appear_by=((first_notice_at or issued_at) + timedelta(days=policy.appear_within_days))
         .astimezone(VN_TZ)
         .strftime("%d/%m/%Y"),
         payment=policy.payment_vi if vi else policy.payment_en,

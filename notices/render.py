@@ -51,6 +51,27 @@ def render_pdf(html: str) -> bytes:
     return HTML(string=html, base_url=str(HERE)).write_pdf()
 
 
+PRINT_MAX_WIDTH = 960  # px: the photo prints 92 mm wide, 960 px is 265 dpi
+PRINT_JPEG_QUALITY = 80
+
+
+def print_jpeg(data: bytes, *, max_width: int = PRINT_MAX_WIDTH, quality: int = PRINT_JPEG_QUALITY) -> bytes:
+    """The evidence frame sized for the printed notice: a full-resolution frame would make each
+    PDF (and the daily print batch) several times larger for no visible gain. The stored original
+    is untouched; bytes that do not decode as an image are returned as they are."""
+    import cv2
+    import numpy as np
+
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        return data
+    height, width = image.shape[:2]
+    if width > max_width:
+        image = cv2.resize(image, (max_width, round(height * max_width / width)), interpolation=cv2.INTER_AREA)
+    ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    return encoded.tobytes() if ok and len(encoded) < len(data) else data
+
+
 def data_uri(data: bytes, content_type: str) -> str:
     return f"data:{content_type};base64,{base64.b64encode(data).decode('ascii')}"
 

@@ -16,6 +16,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "worker": ("phatnguoi.commands.worker", "Run one pipeline worker (ingest, detection, cases, notices, web)."),
     "db": ("phatnguoi.commands.db", "Database: migrations."),
     "users": ("phatnguoi.commands.users", "User accounts."),
+    "notices": ("phatnguoi.commands.notices", "Notices: the daily print batch for the post."),
+    "cases": ("phatnguoi.commands.cases", "Back office: deadline job, PII key rotation."),
 }
 
 

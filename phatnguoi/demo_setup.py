@@ -17,6 +17,14 @@ class DemoLogin:
     password: str
     supervisor: str
     supervisor_password: str
+    operator: str
+    operator_password: str
+    admin: str
+    admin_password: str
+
+
+# One account per role, each with a password generated at every start (never a default one).
+DEMO_ACCOUNTS = (("canbo", "officer"), ("giamsat", "supervisor"), ("vanhanh", "operator"), ("quantri", "admin"))
 
 
 def prepare(settings: Settings) -> DemoLogin:
@@ -36,7 +44,7 @@ def prepare(settings: Settings) -> DemoLogin:
     passwords = {}
     with session_factory(settings).begin() as session:
         register_cameras(session, all_cameras(settings).values())
-        for username, role in (("canbo", "officer"), ("giamsat", "supervisor")):
+        for username, role in DEMO_ACCOUNTS:
             user = session.scalar(select(User).where(User.username == username))
             if user is None:
                 _, passwords[username] = create_user(session, username=username, role=role, unit_code=unit)
@@ -45,7 +53,8 @@ def prepare(settings: Settings) -> DemoLogin:
                 user.password_hash = hash_password(passwords[username])
                 user.failed_logins = 0
                 user.locked_until = None
-    return DemoLogin("canbo", passwords["canbo"], "giamsat", passwords["giamsat"])
+    return DemoLogin("canbo", passwords["canbo"], "giamsat", passwords["giamsat"],
+                     "vanhanh", passwords["vanhanh"], "quantri", passwords["quantri"])
 
 
 def import_registry_inbox(settings: Settings) -> int:

@@ -166,8 +166,50 @@ class WebSettings(_Section):
     public_url: str | None = None  # how citizens reach the site (notice QR codes); None: http://host:port
 
 
+class CasesSettings(_Section):
+    """The back office's legal timers and its own secrets (issue 6). The law's figures are
+    defaults with their source in shared/DOMAIN.md; a city changes them here, not in code."""
+
+    case_prefix: str = Field(default="HCM", min_length=1, max_length=20)
+    notify_days: int = Field(default=10, ge=1, le=60)  # detection -> notified and published
+    warning_days: int = Field(default=20, ge=1, le=120)  # notice -> warning to inspection/registration
+    payment_days: int = Field(default=10, ge=1, le=60)  # decision -> payment
+    late_interest_per_day: float = Field(default=0.0005, ge=0, le=0.01)  # 0.05 % of the fine per day
+    expiry_days: int = Field(default=365, ge=30, le=3650)  # limitation from the recording
+    verify_days: int = Field(default=30, ge=1, le=120)  # a citizen submission is verified within
+    verify_days_complex: int = Field(default=60, ge=1, le=180)
+    merge_window_s: int = Field(default=300, ge=0, le=86_400)  # near-duplicate detections merge
+    deadlines_every_s: float = Field(default=300.0, gt=0)  # the cases worker runs the deadline job
+    # Old PII keys, newest first, comma separated: they still decrypt, security.pii_key encrypts.
+    pii_old_keys: SecretStr = SecretStr("")
+    # HMAC key of the payment adapter's callbacks; "" derives one from security.secret_key
+    payment_callback_secret: SecretStr = SecretStr("")
+
+
 class DemoSettings(_Section):
     cameras: int = Field(default=2, ge=1, le=64)
+
+
+class NoticesSettings(_Section):
+    """Notice delivery channels and the public lookup's abuse protection (issue 7; see
+    docs/notices.md). A channel is used only when listed and configured (``notices.channels.
+    channels_from``); the postal batch needs nothing outside."""
+
+    channels: tuple[Literal["vneid", "email", "sms", "postal"], ...] = ("postal",)
+    smtp_host: str = ""
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_sender: str = "thongbao@csgt.example.vn"
+    smtp_starttls: bool = False
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    sms_gateway_url: str = ""
+    vneid_gateway_url: str = ""
+    gateway_token: SecretStr = SecretStr("")
+    max_attempts: int = Field(default=3, ge=1, le=20)  # per channel, before falling back
+    backoff_base_s: float = Field(default=30.0, gt=0)
+    lookup_pow_bits: int = Field(default=16, ge=0, le=32)
+    lookups_per_minute: float = Field(default=10.0, gt=0)
+    lookup_burst: float = Field(default=10.0, ge=1)
 
 
 _FILE_VALUES: ContextVar[dict[str, Any] | None] = ContextVar("phatnguoi_settings_file", default=None)
@@ -205,6 +247,8 @@ class Settings(BaseSettings):
     detection: DetectionSettings = DetectionSettings()
     web: WebSettings = WebSettings()
     demo: DemoSettings = DemoSettings()
+    cases: CasesSettings = CasesSettings()
+    notices: NoticesSettings = NoticesSettings()
     # port of a non-web worker's /healthz, /readyz, /metrics server (phatnguoi.health); None: off
     health_port: int | None = Field(default=None, ge=0, le=65535)
 

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from phatnguoi.casework import pii_keys
 from phatnguoi.settings import Settings
 
 log = logging.getLogger("phatnguoi.workers")
@@ -168,6 +169,7 @@ def detection_process(settings: Settings) -> Callable:
         signing_key=secret(settings, "evidence_signing_key").encode(),
         tracker_factory=lambda: make_tracker(cfg.tracker, fps=fps),
         model_versions={"detector": _version(detector), "plate_reader": _version(reader)},
+        on_frame=camera_watch(settings, cameras),
     )
     topic = settings.kafka.topics.violations_detected.name
 
@@ -177,6 +179,13 @@ def detection_process(settings: Settings) -> Callable:
                 for e in stage.process(frame)]
 
     return process
+
+
+def camera_watch(settings: Settings, cameras: dict):  # noqa: ANN201 - a detection.pipeline.FrameHook
+    """Issue 8: camera health and the operator's annotated previews, written to ``camera_status``."""
+    from phatnguoi.camera_watch import CameraWatch
+
+    return CameraWatch(session_factory(settings), cameras, reference_dir=Path(settings.var_dir) / "reference")
 
 
 def _version(model: object) -> str:
@@ -200,13 +209,20 @@ def run_detection(settings: Settings, stop: threading.Event) -> None:
 
 
 def run_cases(settings: Settings, stop: threading.Event) -> None:
-    """``violations.detected`` -> a case in the review queue (idempotent on the violation id)."""
-    from cases.consumer import make_case_stage
+    """``violations.detected`` -> a case in the review queue (idempotent on the violation id);
+    beside it, the deadline job every ``cases.deadlines_every_s``."""
+    from cases.consumer import BatchedCaseStage
+    from cases.deadlines import run_periodically
+    from phatnguoi.casework import deadline_policy, intake_policy
     from phatnguoi.metrics import record_hook
     from phatnguoi.streams import Stage
 
+    threading.Thread(target=run_periodically, args=(session_factory(settings), stop), name="deadlines", daemon=True,
+                     kwargs={"every_s": settings.cases.deadlines_every_s, "policy": deadline_policy(settings)}).start()
+    intake = BatchedCaseStage(session_factory(settings), policy=intake_policy(settings))
     Stage(bootstrap=_bootstrap(settings), source_topic=settings.kafka.topics.violations_detected.name,
-          group_id=settings.kafka.groups.cases, process=make_case_stage(session_factory(settings)), name="cases",
+          group_id=settings.kafka.groups.cases, name="cases",
+          process=intake.process, on_batch_durable=intake.on_batch_durable,
           on_record=record_hook("cases"),
           dlq_suffix=settings.kafka.dlq_suffix, session_timeout_ms=settings.kafka.session_timeout_ms,
           heartbeat_interval_ms=settings.kafka.heartbeat_interval_ms).run(stop)
@@ -217,10 +233,12 @@ def run_cases(settings: Settings, stop: threading.Event) -> None:
 
 def run_notices(settings: Settings, stop: threading.Event) -> None:
     """Render the notices the outbox asks for (after an officer approves a case)."""
+    from notices.channels import channels_from
     from notices.worker import NoticeWorkerConfig, run_notice_worker
 
-    config = NoticeWorkerConfig(secret_key=secret(settings, "secret_key"), pii_key=secret(settings, "pii_key"),
-                                verify_base_url=f"{public_url(settings)}/verify")
+    config = NoticeWorkerConfig(secret_key=secret(settings, "secret_key"), pii_key=pii_keys(settings),
+                                verify_base_url=f"{public_url(settings)}/verify",
+                                channels=channels_from(settings.notices))
     run_notice_worker(session_factory(settings), evidence_store(settings), config, stop=stop)
 
 
@@ -232,14 +250,35 @@ def public_url(settings: Settings) -> str:
     return (settings.web.public_url or f"http://{settings.web.host}:{settings.web.port}").rstrip("/")
 
 
+def pipeline_monitor(settings: Settings):  # noqa: ANN201 - a started PipelineMonitor, or None
+    """Issue 8: the operator pages' view of Kafka (heartbeats, lag, dead letters); None without a broker."""
+    if not settings.kafka.bootstrap:
+        return None
+    from phatnguoi.web.monitor import PipelineMonitor
+
+    topics, groups = settings.kafka.topics, settings.kafka.groups
+    return PipelineMonitor(settings.kafka.bootstrap, health_topic=topics.cameras_health.name,
+                           stages={topics.frames_raw.name: groups.detection,
+                                   topics.violations_detected.name: groups.cases},
+                           dlq_suffix=settings.kafka.dlq_suffix).start()
+
+
 def run_web(settings: Settings, stop: threading.Event) -> None:
     import uvicorn
 
+    from phatnguoi.casework import payment_secret
     from phatnguoi.web import create_app
+    from phatnguoi.web.routers.public import configure_public
 
+    monitor = pipeline_monitor(settings)
     app = create_app(session_factory=session_factory(settings), evidence_store=evidence_store(settings),
-                     secret_key=secret(settings, "secret_key"), pii_key=secret(settings, "pii_key"),
-                     public_base_url=public_url(settings))
+                     secret_key=secret(settings, "secret_key"), pii_key=pii_keys(settings),
+                     public_base_url=public_url(settings), cameras=all_cameras(settings), monitor=monitor)
+    configure_public(app, pow_bits=settings.notices.lookup_pow_bits,
+                     lookups_per_minute=settings.notices.lookups_per_minute,
+                     lookup_burst=settings.notices.lookup_burst)
+    app.state.payment_callback_secret = payment_secret(settings)
+    app.state.payment_days = settings.cases.payment_days
     server = uvicorn.Server(uvicorn.Config(app, host=settings.web.host, port=settings.web.port, log_level="warning"))
     # uvicorn installs no signal handlers off the main thread: the worker's own handler sets ``stop``
     thread = threading.Thread(target=server.run, name="web", daemon=True)
@@ -247,6 +286,8 @@ def run_web(settings: Settings, stop: threading.Event) -> None:
     stop.wait()
     server.should_exit = True
     thread.join(timeout=10)
+    if monitor is not None:
+        monitor.close()
 
 
 WORKERS: dict[str, Callable[[Settings, threading.Event], object]] = {

@@ -73,7 +73,9 @@ def group(kafka: str | None, cameras: int | None, port: int | None, duration: fl
         say(f"  police review : {url}/police   (user {login.username!r}, password {login.password!r})")
         say(f"  supervisor    : user {login.supervisor!r}, password {login.supervisor_password!r}")
         say(f"  public lookup : {url}/lookup")
-        say(f"  operator      : {url}/operator")
+        say(f"  operator      : {url}/operator   (user {login.operator!r}, password {login.operator_password!r})")
+        say(f"  admin         : {url}/admin/users   (user {login.admin!r}, password {login.admin_password!r})")
+        say(f"  case desk     : {url}/desk/due  (officer or supervisor)")
         say(f"  worker logs   : {supervisor.log_dir}/")
         say("  Ctrl-C stops everything.\n")
 

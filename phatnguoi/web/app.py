@@ -3,7 +3,9 @@ database, the evidence store and the secrets it is given. Holds no domain logic.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -13,8 +15,8 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from detection.evidence_store import EvidenceStore
 from phatnguoi.web.deps import Forbidden, LoginRequired
-from phatnguoi.web.pages import page
-from phatnguoi.web.routers import api, health, operator, police, public
+from phatnguoi.web.pages import ROLE_VI, page
+from phatnguoi.web.routers import admin, api, desk, health, operator, police, public, supervisor
 
 HERE = Path(__file__).resolve().parent
 SESSION_HOURS = 10
@@ -28,9 +30,15 @@ def create_app(
     pii_key: str | None = None,
     secure_cookies: bool = False,
     public_base_url: str = "http://127.0.0.1:8000",
+    cameras: Mapping[str, Any] | None = None,
+    monitor: Any = None,
+    preview_interval_s: float = 1.0,
 ) -> FastAPI:
     """The web app. ``secret_key`` signs session cookies and notice tokens; ``pii_key`` is only
-    needed where owners' data is decrypted (not on any page yet)."""
+    needed where owners' data is decrypted (not on any page yet). ``cameras`` (id ->
+    ``ingest.camera.CameraConfig``) gives the case page its map and the camera wall its names;
+    ``monitor`` (a started ``phatnguoi.web.monitor.PipelineMonitor``) gives the operator pages
+    the Kafka side (heartbeats, lag, dead letters)."""
     if not secret_key or len(secret_key) < 16:
         raise ValueError("expected a secret_key of at least 16 characters for the web app")
     app = FastAPI(title="phatnguoi", docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None)
@@ -39,6 +47,11 @@ def create_app(
     app.state.secret_key = secret_key
     app.state.pii_key = pii_key
     app.state.public_base_url = public_base_url.rstrip("/")
+    configs = dict(cameras or {})
+    app.state.camera_positions = {cid: (c.gps.lat, c.gps.lon) for cid, c in configs.items()}
+    app.state.camera_names = {cid: (c.name, c.address) for cid, c in configs.items()}
+    app.state.monitor = monitor
+    app.state.preview_interval_s = preview_interval_s
     app.add_middleware(
         SessionMiddleware,
         secret_key=secret_key,
@@ -53,6 +66,9 @@ def create_app(
     app.include_router(operator.router)
     app.include_router(api.router)
     app.include_router(health.router)
+    app.include_router(supervisor.router)
+    app.include_router(admin.router)
+    app.include_router(desk.router)
 
     @app.exception_handler(LoginRequired)
     async def _login_required(request: Request, exc: LoginRequired) -> Response:
@@ -64,7 +80,27 @@ def create_app(
     async def _forbidden(request: Request, exc: Forbidden) -> Response:
         if request.url.path.startswith("/api/"):
             return JSONResponse({"detail": str(exc)}, status_code=403)
-        return page(request, "error.html", status_code=403, title="Không có quyền", message=str(exc))
+        user = _signed_in(request)
+        role = ROLE_VI.get(user.role, user.role) if user else ""
+        message = "Trang này không dành cho tài khoản này."
+        if str(exc).startswith("role "):
+            message = f"Tài khoản {role} không được mở trang này."
+        elif str(exc).startswith("this case"):
+            message = "Vụ việc thuộc đơn vị khác: hãy chuyển cho cán bộ đơn vị đó hoặc chỉ huy."
+        return page(request, "error.html", status_code=403, title="Không có quyền", message=message, user=user)
+
+    def _signed_in(request: Request) -> Any:
+        """The signed-in user for the error page's header (None when the session has none)."""
+        from cases.models import User
+
+        user_id = request.session.get("user_id")
+        if not isinstance(user_id, int):
+            return None
+        with request.app.state.session_factory() as session:
+            user = session.get(User, user_id)
+            if user is not None:
+                session.expunge(user)
+            return user
 
     @app.get("/", include_in_schema=False)
     def _home() -> RedirectResponse:

@@ -1,5 +1,9 @@
 """FastAPI dependencies as ``Annotated`` aliases: ``SessionDep``, ``StoreDep``, ``CurrentUser``,
-``CurrentOfficer``, ``CurrentOperator``, ``CsrfChecked``."""
+``CurrentOfficer``, ``CurrentOperator``, ``CurrentSupervisor``, ``CurrentAdmin``, ``CsrfChecked``.
+
+Who may do what (the route x role matrix in tests/web/test_web_roles.py checks every route):
+officer: review, the cases of their unit; supervisor: the officer's pages, plate-correction
+decisions, statistics; operator: cameras and pipeline health; admin: everything, and users."""
 
 from __future__ import annotations
 
@@ -56,4 +60,6 @@ def _role(*roles: Role):  # type: ignore[no-untyped-def]
 CurrentUser = Annotated[User, Depends(current_user)]
 CurrentOfficer = Annotated[User, Depends(_role(Role.OFFICER, Role.SUPERVISOR, Role.ADMIN))]
 CurrentOperator = Annotated[User, Depends(_role(Role.OPERATOR, Role.ADMIN))]
+CurrentSupervisor = Annotated[User, Depends(_role(Role.SUPERVISOR, Role.ADMIN))]
+CurrentAdmin = Annotated[User, Depends(_role(Role.ADMIN))]
 CsrfChecked = Annotated[None, Depends(check_csrf)]

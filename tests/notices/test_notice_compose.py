@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from notices.compose import measured_text, vnd
+from notices.channels import s10_tracking_number
+from notices.compose import decided_fine, measured_text, vnd
 from notices.types import Language
 
 
@@ -33,3 +34,26 @@ def test_money_in_both_languages():
 def test_measured_values(measurement, vi, en):
     assert measured_text("any", measurement, Language.VI) == vi
     assert measured_text("any", measurement, Language.EN) == en
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "decided"),
+    [
+        (18_000_000, 20_000_000, 19_000_000),
+        (800_000, 1_000_000, 900_000),
+        (400_000, 600_000, 500_000),
+        (6_000_000, 8_000_000, 7_000_000),
+        (200_000, 400_000, 300_000),
+    ],
+)
+def test_a_decision_defaults_to_the_middle_of_the_range(low, high, decided):
+    assert decided_fine(low, high) == decided
+
+
+@pytest.mark.parametrize(
+    ("serial", "expected"), [(47312482, "RE473124829VN"), (0, "RE000000005VN"), (1, "RE000000014VN")]
+)
+def test_postal_tracking_numbers_follow_upu_s10(serial, expected):
+    assert s10_tracking_number(serial) == expected  # 47312482 -> 9: the UPU S10 worked example
+    with pytest.raises(ValueError, match="at most 8 digits"):
+        s10_tracking_number(10**8)

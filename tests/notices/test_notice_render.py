@@ -4,11 +4,13 @@ Vietnamese (text extracted from the PDF) with the shipped fonts embedded."""
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 from notice_builders import notice_data
 from pypdf import PdfReader
 
+from notices import render
 from notices.render import TEMPLATES, render_html, render_pdf, template_for
 from notices.types import Language, NoticeType
 
@@ -39,12 +41,89 @@ def pdf_text(pdf: bytes) -> str:
     return " ".join(text.split())
 
 
+# what each type adds to the fields every notice carries: its title, whom it asks what, its dates
+TYPE_FIELDS_VI: dict[NoticeType, list[str]] = {
+    NoticeType.FIRST: ["THÔNG BÁO", "Kính gửi: Nguyễn Văn An", "Yêu cầu", "HCM-2026-000123/TB"],
+    NoticeType.TRANSFER_LOCAL: [
+        "Về việc chuyển hồ sơ vụ việc vi phạm hành chính",
+        "Kính gửi: Công an phường Bến Thành",
+        "HCM-2026-000123/CV",
+        "thông báo cho chủ phương tiện",
+    ],
+    NoticeType.WARNING: [
+        "Về việc cảnh báo phương tiện vi phạm",
+        "Tạm dừng kiểm định, đăng ký",
+        "Kính gửi: Cơ quan đăng kiểm; Cơ quan đăng ký xe",
+        "HCM-2026-000123/CB",
+    ],
+    NoticeType.WARNING_ENDED: [
+        "Về việc gỡ cảnh báo phương tiện",
+        "giải quyết xong ngày 20/04/2026",
+        "Gỡ bỏ cảnh báo",
+        "HCM-2026-000123/GCB",
+    ],
+    NoticeType.DECISION: [
+        "QUYẾT ĐỊNH",
+        "Xử phạt vi phạm hành chính",
+        "Số tiền phạt 19.000.000 đồng",
+        "trước ngày 25/04/2026",
+        "HCM-2026-000123/QĐ-XPHC",
+    ],
+}
+ADDRESSEES = {
+    NoticeType.FIRST: ("Nguyễn Văn An", "12 Lê Lợi, Phường Sài Gòn, TP. Hồ Chí Minh"),
+    NoticeType.DECISION: ("Nguyễn Văn An", "12 Lê Lợi, Phường Sài Gòn, TP. Hồ Chí Minh"),
+    NoticeType.TRANSFER_LOCAL: ("Công an phường Bến Thành", "1 Lê Thánh Tôn, Phường Bến Thành"),
+    NoticeType.WARNING: ("Cơ quan đăng kiểm; Cơ quan đăng ký xe", "18 Phạm Hùng, Hà Nội"),
+    NoticeType.WARNING_ENDED: ("Cơ quan đăng kiểm; Cơ quan đăng ký xe", "18 Phạm Hùng, Hà Nội"),
+}
+COMMON_VI = [f for f in REQUIRED_VI if f not in ("THÔNG BÁO", "Cách nộp phạt")] + [
+    "Cách nộp phạt",
+    "Quét mã để xác thực",
+    "cam-01 | 08:05, 14/03/2026",  # the data bar under the photo
+    "Đèn tín hiệu: đỏ, 2.5 giây sau khi chuyển đỏ",  # the measured value
+]
+
+
+def typed(notice_type: NoticeType, language: Language = Language.VI):  # type: ignore[no-untyped-def]
+    name, address = ADDRESSEES[notice_type]
+    return notice_data(
+        notice_type=notice_type,
+        language=language,
+        addressee_name=name,
+        addressee_address=address,
+        fine_decided="19.000.000 đồng" if notice_type == NoticeType.DECISION else "",
+        pay_by="25/04/2026" if notice_type == NoticeType.DECISION else "",
+        resolved_on="20/04/2026" if notice_type == NoticeType.WARNING_ENDED else "",
+    )
+
+
 def test_every_notice_type_has_a_vietnamese_and_english_template():
     for notice_type in NoticeType:
         for language in Language:
             assert (notice_type, language) in TEMPLATES
+            assert (Path(render.HERE) / "templates" / TEMPLATES[(notice_type, language)]).is_file()
     with pytest.raises(ValueError, match="expected a notice type/language"):
-        template_for("warning", "vi")  # type: ignore[arg-type]
+        template_for("fine_reminder", "vi")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="expected a notice type/language"):
+        template_for(NoticeType.FIRST, "fr")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("notice_type", list(NoticeType))
+def test_every_type_pdf_has_its_fields_with_diacritics(notice_type: NoticeType):
+    pdf = render_pdf(render_html(typed(notice_type)))
+    text = pdf_text(pdf)
+    missing = [f for f in COMMON_VI + TYPE_FIELDS_VI[notice_type] if f not in text]
+    assert missing == [], f"{notice_type}: missing {missing}"
+    assert len(PdfReader(io.BytesIO(pdf)).pages) == 1
+
+
+@pytest.mark.parametrize("notice_type", list(NoticeType))
+def test_every_type_renders_in_english(notice_type: NoticeType):
+    html = render_html(typed(notice_type, Language.EN))
+    for field in ("HCM-2026-000123", "Licence plate", "Resolving unit", "How to pay", "Measured value"):
+        assert field in html
+    assert "Biển kiểm soát" not in html  # no Vietnamese labels leak into the English rendering
 
 
 def test_html_is_pure_and_escapes_input():
@@ -85,3 +164,19 @@ def test_english_pdf():
         "Nguyễn Văn An",
     ):
         assert field in text
+
+
+def test_the_printed_photo_is_sized_for_print():
+    import cv2
+    import numpy as np
+
+    from notices.render import print_jpeg
+
+    rng = np.random.default_rng(0)
+    frame = cv2.imencode(".jpg", rng.integers(0, 255, (1080, 1920, 3), dtype=np.uint8))[1].tobytes()
+    printed = print_jpeg(frame)
+    assert cv2.imdecode(np.frombuffer(printed, np.uint8), cv2.IMREAD_COLOR).shape == (540, 960, 3)
+    assert len(printed) < len(frame) / 2
+    small = cv2.imencode(".jpg", np.full((72, 128, 3), 90, np.uint8), [cv2.IMWRITE_JPEG_QUALITY, 50])[1].tobytes()
+    assert print_jpeg(small) == small  # already small: kept as it is
+    assert print_jpeg(b"not an image") == b"not an image"

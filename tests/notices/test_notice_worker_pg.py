@@ -67,8 +67,10 @@ def test_outbox_row_becomes_one_stored_notice(pg_factory, tmp_path):
         notices = session.scalars(select(Notice).where(Notice.case_id == case_id)).all()
         assert case.status == Status.NOTICE_PRINTED
         assert len(notices) == 1
-        row = session.scalars(select(OutboxMessage)).one()
+        row = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "render_notice")).one()
         assert row.processed_at is not None and row.attempts == 1
+        deliver = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "deliver_notice")).one()
+        assert deliver.payload == {"case_id": case_id, "type": "first"} and deliver.processed_at is None
         pdf = store.get(notices[0].pdf_sha256)
         text = " ".join(PdfReader(io.BytesIO(pdf)).pages[0].extract_text().split())
         assert case.case_number in text and "Nguyễn Văn An" in text and "Ngã tư Hai Bà Trưng" in text
@@ -81,7 +83,7 @@ def test_replayed_outbox_row_never_makes_a_second_notice(pg_factory, tmp_path):
     config = NoticeWorkerConfig(secret_key=SECRET, pii_key=PII_KEY)
     process_outbox(pg_factory, store, config)
     with pg_factory() as session:  # simulate a crash after the notice but before the row was marked
-        session.scalars(select(OutboxMessage)).one().processed_at = None
+        session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "render_notice")).one().processed_at = None
         session.commit()
     assert process_outbox(pg_factory, store, config) == 1
     with pg_factory() as session:
@@ -98,7 +100,10 @@ def test_a_failing_row_is_recorded_and_the_rest_go_on(pg_factory, tmp_path):
     config = NoticeWorkerConfig(secret_key=SECRET, pii_key=PII_KEY)
     assert process_outbox(pg_factory, store, config) == 1
     with pg_factory() as session:
-        rows = {r.payload["case_id"]: r for r in session.scalars(select(OutboxMessage))}
+        rows = {
+            r.payload["case_id"]: r
+            for r in session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "render_notice"))
+        }
         assert rows[good].processed_at is not None
         assert rows[bad].processed_at is None and rows[bad].attempts == 1
         assert "no registry vehicle" in rows[bad].last_error
@@ -111,7 +116,7 @@ def test_worker_loop_runs_until_stopped(pg_factory, tmp_path):
     from notices.worker import run_notice_worker
 
     store = FileEvidenceStore(tmp_path / "store")
-    filed_case(pg_factory, store, tmp_path)
+    case_id = filed_case(pg_factory, store, tmp_path)
     stop = threading.Event()
     timer = threading.Timer(3.0, stop.set)
     timer.start()
@@ -126,3 +131,50 @@ def test_worker_loop_runs_until_stopped(pg_factory, tmp_path):
     finally:
         timer.cancel()
     assert done == 1
+    with pg_factory() as session:  # rendered, then delivered by the default channel: the post
+        from cases.models import NoticeDelivery
+
+        delivery = session.scalars(select(NoticeDelivery).where(NoticeDelivery.case_id == case_id)).one()
+        assert delivery.status == "sent" and delivery.channel == "postal" and delivery.tracking_number
+        assert session.get(Case, case_id).status == Status.NOTIFIED
+
+
+def test_every_notice_type_renders_from_its_outbox_row(pg_factory, tmp_path):
+    """The contract with the case pipeline: ``render_notice`` {"case_id", "type"} for each type."""
+    from notices.types import NoticeType
+
+    store = FileEvidenceStore(tmp_path / "store")
+    case_id = filed_case(pg_factory, store, tmp_path)
+    config = NoticeWorkerConfig(secret_key=SECRET, pii_key=PII_KEY)
+    assert process_outbox(pg_factory, store, config) == 1  # the first notice
+    with pg_factory() as session:
+        for kind in list(NoticeType)[1:]:
+            session.add(
+                OutboxMessage(
+                    kind="render_notice",
+                    payload={"case_id": case_id, "type": kind.value},
+                    dedupe_key=f"test:{kind.value}:{case_id}",
+                )
+            )
+        session.add(
+            OutboxMessage(
+                kind="render_notice", payload={"case_id": case_id, "type": "fax"}, dedupe_key=f"test:fax:{case_id}"
+            )
+        )
+        session.commit()
+    assert process_outbox(pg_factory, store, config) == 4
+    expected = {
+        "transfer_local": "Kính gửi: Phòng Cảnh sát giao thông",  # the resolving unit
+        "warning": "Kính gửi: Cơ quan đăng kiểm; Cơ quan đăng ký xe",
+        "warning_ended": "Về việc gỡ cảnh báo phương tiện",
+        "decision": "Số tiền phạt 19.000.000 đồng",  # no decision row yet: the middle of 18-20 M
+    }
+    with pg_factory() as session:
+        notices = {n.type: n for n in session.scalars(select(Notice).where(Notice.case_id == case_id))}
+        assert set(notices) == {t.value for t in NoticeType}
+        for kind, phrase in expected.items():
+            text = " ".join(PdfReader(io.BytesIO(store.get(notices[kind].pdf_sha256))).pages[0].extract_text().split())
+            assert phrase in text, kind
+            assert verify_token(SECRET, notices[kind].token).notice_type == kind
+        bad = session.scalars(select(OutboxMessage).where(OutboxMessage.dedupe_key == f"test:fax:{case_id}")).one()
+        assert bad.processed_at is None and "expected a notice type" in bad.last_error

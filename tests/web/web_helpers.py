@@ -40,3 +40,10 @@ def seed_case(web_db, store, tmp_path: Path) -> int:  # type: ignore[no-untyped-
         case = ingest_violation(session, violation_event(evidence={"before": sha, "at": sha, "after": sha}))
         session.commit()
         return case.id
+
+
+def preview_jpeg() -> bytes:
+    """A small annotated-preview stand-in: a real JPEG."""
+    img = np.full((90, 160, 3), 60, np.uint8)
+    cv2.rectangle(img, (40, 30), (100, 70), (80, 200, 60), 2)
+    return cv2.imencode(".jpg", img)[1].tobytes()

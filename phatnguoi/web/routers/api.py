@@ -1,19 +1,18 @@
-"""The JSON API: public lookup (no personal data), health, and the review queue for signed-in
-officers."""
+"""The JSON API: health, and the review queue for signed-in officers (the public lookup lives in
+routers/public.py, behind its abuse protection)."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
 from typing import Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 
 from cases import review
 from cases.models import Case
-from cases.publication import lookup
-from phatnguoi.web.deps import CurrentOfficer, SessionDep
-from phatnguoi.web.routers.operator import health
-from phatnguoi.web.routers.public import check_lookup
+from phatnguoi.web.deps import CurrentOfficer, CurrentOperator, SessionDep
+from phatnguoi.web.routers.operator import health, snapshot_of
+from phatnguoi.web.wall import tiles
 
 router = APIRouter(prefix="/api", tags=["api"])
 
@@ -32,6 +31,7 @@ def case_json(case: Case) -> dict[str, Any]:
         "plate_read": case.plate_read,
         "plate_confirmed": case.plate_confirmed,
         "needs_manual_plate": case.needs_manual_plate,
+        "held_for_review": case.held_for_review,
         "plate_candidates": case.plate_candidates,
         "measurement": case.measurement,
         "fine_min_vnd": case.fine_min_vnd,
@@ -44,27 +44,26 @@ def case_json(case: Case) -> dict[str, Any]:
     }
 
 
-@router.get("/public/lookup")
-def public_lookup(session: SessionDep, plate: str, vehicle_type: str) -> dict[str, Any]:
-    try:
-        key, vtype = check_lookup(plate, vehicle_type)
-    except ValueError as exc:
-        raise HTTPException(status_code=422, detail=str(exc)) from exc
-    return {
-        "plate": key,
-        "vehicle_type": vtype,
-        "cases": [asdict(c) for c in lookup(session=session, plate=key, vehicle_type=vtype)],
-    }
-
-
 @router.get("/health")
 def api_health(session: SessionDep) -> dict[str, Any]:
     return asdict(health(session))
 
 
+@router.get("/operator/cameras")
+def api_cameras(request: Request, session: SessionDep, user: CurrentOperator) -> list[dict[str, Any]]:
+    """The camera wall as JSON (what the operator page shows, without the images)."""
+    snapshot, _ = snapshot_of(request)
+    return [
+        {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in asdict(t).items()}
+        for t in tiles(session, snapshot, names=request.app.state.camera_names)
+    ]
+
+
 @router.get("/cases/queue")
 def api_queue(session: SessionDep, user: CurrentOfficer, limit: int = 50) -> list[dict[str, Any]]:
-    return [case_json(c) for c in review.queue(session=session, limit=min(limit, 500))]
+    cases, _ = review.find(session=session, where=review.CaseFilter(status="extracted"), limit=min(max(limit, 1), 500),
+                           with_notices=True)  # evidence and notices in two queries, not one per case
+    return [case_json(c) for c in cases]
 
 
 @router.get("/cases/{case_id}")
