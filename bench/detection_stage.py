@@ -3,6 +3,9 @@
     YOLO_OFFLINE=1 OMP_NUM_THREADS=1 .venv/bin/python bench/detection_stage.py \
         --camera sim-intersection-01 --seconds 20 --seed 101 [--oracle] [--night] [--rain]
 
+``frames_per_cpu_s`` is the throughput of one core (frames over the CPU seconds the stage
+used, all threads counted), with rules and evidence (originals and public copies) on.
+
 ``--oracle`` replaces the detector with the simulator's own boxes (a perfect detector): the
 result then measures the tracker, signal classifier and rules alone. Without it the shipped
 YOLO detector and plate reader run (CPU). A violation matches a truth violation of the same
@@ -170,7 +173,7 @@ def main() -> None:
     events = []
     track_boxes: dict[int, dict[int, Box]] = defaultdict(dict)  # local track id -> seq -> box
     phase_hits: Counter[str] = Counter()
-    t_render = t_process = 0.0
+    t_render = t_process = cpu_process = 0.0
     it = iter(sim)
     first_seq: int | None = None
     for _ in range(n_frames + n_tail):
@@ -184,9 +187,10 @@ def main() -> None:
         truth_info[truth.sequence] = {v.track_id: v for v in truth.vehicles}
         if isinstance(detector, OracleDetector):
             detector.truth = truth
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         events += stage.process(frame)
         t_process += time.perf_counter() - t
+        cpu_process += time.process_time() - c
         for track in stage.tracks(camera.id):
             if not track.points:
                 continue
@@ -319,7 +323,12 @@ def main() -> None:
                 "model_load_s": round(load_s, 2),
                 "render_s": round(t_render, 2),
                 "process_s": round(t_process, 2),
-                "process_fps": round(n_frames / t_process, 2) if t_process else None,
+                "process_fps": round((n_frames + n_tail) / t_process, 2) if t_process else None,
+                # CPU seconds of every thread of this process: frames per second of one core,
+                # whatever else the machine runs at the same time
+                "process_cpu_s": round(cpu_process, 2),
+                "frames_per_cpu_s": round((n_frames + n_tail) / cpu_process, 2) if cpu_process else None,
+                "evidence_images": sum(len(e.evidence) for e in events),
                 "detect_s": round(timed_det.seconds, 2),
                 "plate_reads": timed_reader.calls,
                 "read_s": round(timed_reader.seconds, 2),

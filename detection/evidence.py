@@ -7,6 +7,8 @@ with a burned-in data bar, stored content-addressed, and the package signed.
   local time to the millisecond (Asia/Ho_Chi_Minh), place, camera id, rule, measured value,
   signal phase. Vietnamese text needs a TrueType font with its diacritics; without one the
   text is folded to ASCII rather than drawn as boxes.
+* public copies (``<role>_public``) of every image, with bystanders' plates and people's heads
+  blurred (``detection.evidence_privacy``), for the public lookup; the originals stay as they are.
 * ``sign_package`` is an HMAC-SHA256 over a canonical JSON of the event (every field but the
   signature, evidence sorted by role): any change to an image (its sha256), a measured value,
   a version or a threshold breaks ``verify_package``.
@@ -30,6 +32,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from detection.evidence_privacy import FrameObjects, blur_regions, private_regions
 from detection.evidence_store import EvidenceError, EvidenceStore
 from detection.types import Box, EvidenceRef, Measurement, Rule, SignalPhase, ViolationEvent
 from ingest.camera import CameraConfig
@@ -70,6 +73,7 @@ ROLE_NAMES_VI = {
     "plate": "biển số",
     "strip": "chuỗi ảnh",
 }
+PUBLIC_SUFFIX = "_public"
 
 
 # --- the frame ring -----------------------------------------------------------------------------
@@ -80,6 +84,7 @@ class BufferedFrame:
     sequence: int
     t_ns: int
     jpeg: bytes
+    objects: FrameObjects | None = None  # what the stage saw on it (for the public copy's blurring)
 
     def decode(self) -> np.ndarray:
         image = cv2.imdecode(np.frombuffer(self.jpeg, np.uint8), cv2.IMREAD_COLOR)
@@ -121,6 +126,16 @@ class FrameRing:
             if best is None or abs(d) < abs(best.sequence - sequence):
                 best = f
         return best
+
+    def annotate(self, sequence: int, objects: FrameObjects) -> None:
+        """Attach what the stage saw to the buffered frame ``sequence`` (no-op if it is gone)."""
+        for i in range(len(self._frames) - 1, -1, -1):
+            f = self._frames[i]
+            if f.sequence == sequence:
+                self._frames[i] = BufferedFrame(f.sequence, f.t_ns, f.jpeg, objects)
+                return
+            if f.sequence < sequence:
+                return
 
     def between(self, first: int, last: int) -> list[BufferedFrame]:
         return [f for f in self._frames if first <= f.sequence <= last]
@@ -193,11 +208,13 @@ class BarInfo:
         phase = self.phase_at(t_ns) if self.phase_at else self.measurement.signal_phase
         frame = f" | khung {sequence}" if sequence is not None else ""
         signal = f" | Đèn: {PHASE_NAMES_VI[phase]}" if self.camera.signal is not None and phase else ""
+        base = role.removesuffix(PUBLIC_SUFFIX)
+        label = ROLE_NAMES_VI.get(base, base) + (" (bản công khai)" if role != base else "")
         return [
             f"{local_time(t_ns)} | {self.camera.id} | {self.camera.name} | {self.camera.address}",
             f"{RULE_NAMES_VI.get(self.rule, self.rule.value)} ({self.rule_version}) | "
             f"{describe_measurement(self.rule, self.measurement)}{signal} | "
-            f"{ROLE_NAMES_VI.get(role, role)}{frame} | {self.violation_id}",
+            f"{label}{frame} | {self.violation_id}",
         ]
 
 
@@ -272,6 +289,7 @@ class EvidenceInput:
     strip: tuple[BufferedFrame, ...] = ()
     # the vehicle's box on other frames (by sequence), outlined so a reviewer sees which vehicle
     boxes: Mapping[int, Box] = field(default_factory=dict)
+    violator: int | None = None  # the violator's tracker id: its plate stays sharp in public copies
 
 
 def outline(image: np.ndarray, box: Box | None) -> np.ndarray:
@@ -291,13 +309,23 @@ def encode_jpeg(image: np.ndarray, quality: int = 90) -> bytes:
     return buf.tobytes()
 
 
+def public_image(frame: BufferedFrame, image: np.ndarray, violator: int | None) -> np.ndarray | None:
+    """``image`` (of ``frame``) with bystanders' plates and heads blurred; None when the frame
+    does not say what was on it (a public copy that might show a bystander is not made)."""
+    if frame.objects is None:
+        return None
+    return blur_regions(image, private_regions(frame.objects, violator, image))
+
+
 def store_evidence(
     source: EvidenceInput, info: BarInfo, store: EvidenceStore, *, jpeg_quality: int = 90
 ) -> list[EvidenceRef]:
     """Burn the data bar into each image, JPEG-encode, store; returns the references.
 
     Roles: before, at, after, vehicle (crop of the "at" frame), plate (the best-read plate
-    crop, when there is one) and strip (thumbnails of ``source.strip``, when given)."""
+    crop, when there is one) and strip (thumbnails of ``source.strip``, when given); each with
+    a public copy ``<role>_public`` where the frames say what was on them (the plate's public
+    copy is the same crop: it is the violator's own plate)."""
     refs: list[EvidenceRef] = []
 
     def put(role: str, image: np.ndarray, t_ns: int, sequence: int | None) -> None:
@@ -306,22 +334,40 @@ def store_evidence(
         refs.append(EvidenceRef(role=role, sha256=key, key=key, frame_sequence=sequence))
 
     at_image = source.at.decode()
+    at_public = public_image(source.at, at_image, source.violator)
     boxes = {**source.boxes, source.at.sequence: source.vehicle_box}
     for role, frame in (("before", source.before), ("at", source.at), ("after", source.after)):
         image = at_image if frame is source.at else frame.decode()
-        put(role, outline(image, boxes.get(frame.sequence)), frame.t_ns, frame.sequence)
+        box = boxes.get(frame.sequence)
+        put(role, outline(image, box), frame.t_ns, frame.sequence)
+        blurred = at_public if frame is source.at else public_image(frame, image, source.violator)
+        if blurred is not None:
+            put(role + PUBLIC_SUFFIX, outline(blurred, box), frame.t_ns, frame.sequence)
     vehicle = crop(at_image, source.vehicle_box, pad=0.15)
     if vehicle is not None:
         put("vehicle", vehicle, source.at.t_ns, source.at.sequence)
+        if at_public is not None:
+            public_vehicle = crop(at_public, source.vehicle_box, pad=0.15)
+            assert public_vehicle is not None
+            put("vehicle" + PUBLIC_SUFFIX, public_vehicle, source.at.t_ns, source.at.sequence)
     if source.plate_crop is not None and source.plate_crop.size:
-        put("plate", source.plate_crop, source.plate_t_ns or source.at.t_ns, source.plate_sequence)
+        t_plate = source.plate_t_ns or source.at.t_ns
+        put("plate", source.plate_crop, t_plate, source.plate_sequence)
+        if at_public is not None:
+            put("plate" + PUBLIC_SUFFIX, source.plate_crop, t_plate, source.plate_sequence)
     if source.strip:
-        thumbs = []
+        thumbs, public_thumbs = [], []
+        th = 240
         for frame in source.strip:
-            img = outline(frame.decode(), boxes.get(frame.sequence))
-            th = 240
-            thumbs.append(cv2.resize(img, (max(1, round(img.shape[1] * th / img.shape[0])), th)))
+            decoded = frame.decode()
+            size = (max(1, round(decoded.shape[1] * th / decoded.shape[0])), th)
+            thumbs.append(cv2.resize(outline(decoded, boxes.get(frame.sequence)), size))
+            blurred = public_image(frame, decoded, source.violator)
+            if blurred is not None:
+                public_thumbs.append(cv2.resize(outline(blurred, boxes.get(frame.sequence)), size))
         put("strip", cv2.hconcat(thumbs), source.at.t_ns, source.at.sequence)
+        if len(public_thumbs) == len(thumbs):
+            put("strip" + PUBLIC_SUFFIX, cv2.hconcat(public_thumbs), source.at.t_ns, source.at.sequence)
     return refs
 
 

@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 
 from detection.evidence import BarInfo, BufferedFrame, EvidenceInput, FrameRing, crop, signed, store_evidence
+from detection.evidence_privacy import FrameObjects
 from detection.evidence_store import EvidenceStore
 from detection.rules import Decision, RuleFn, RuleSettings, Scene, Track, TrackPoint, select_rules
 from detection.signal import PhaseFeed, PhaseTracker, SignalSource, source_for
@@ -50,6 +51,10 @@ class Tracker(Protocol):
 class PlateReader(Protocol):
     def read(self, crop: np.ndarray) -> PlateRead: ...
 
+
+# Called after each processed frame with the decoded image and its tracked vehicles and plates
+# (issue 8: camera health and the operator's annotated preview). Must be quick; must not raise.
+FrameHook = Callable[[Frame, np.ndarray, list[Detection]], None]
 
 TrackerFactory = Callable[[CameraConfig], Tracker] | Callable[[], Tracker]
 
@@ -95,8 +100,8 @@ class StageSettings:
     max_track_points: int = 600
     max_tracks: int = 256
     min_plate_width_px: float = 24.0  # smaller plates are not worth reading
-    read_every_frames: int = 3  # read a track's plate at most every k-th frame
-    max_plate_reads: int = 8
+    read_every_frames: int = 1  # read a track's plate at most every k-th frame
+    max_plate_reads: int = 12
     strip_frames: int = 5
     dedupe_window_s: float = 1.0  # same rule, overlapping box, this close in time: one vehicle
     dedupe_iou: float = 0.3
@@ -166,6 +171,7 @@ class DetectionStage:
         model_versions: Mapping[str, str],
         settings: StageSettings = StageSettings(),
         signal_feeds: Mapping[str, PhaseFeed] | None = None,
+        on_frame: FrameHook | None = None,
     ) -> None:
         if len(signing_key) < 16:
             raise ValueError("expected a signing key of at least 16 bytes")
@@ -179,6 +185,7 @@ class DetectionStage:
         self.settings = settings
         self.rules: dict[Rule, RuleFn] = select_rules(settings.rules)
         self.signal_feeds = dict(signal_feeds or {})
+        self.on_frame = on_frame  # issue 8: camera health and the operator's preview see every frame
         unknown = set(self.signal_feeds) - set(self.cameras)
         if unknown:
             raise ValueError(f"signal feeds for unknown cameras: {sorted(unknown)}")
@@ -274,11 +281,23 @@ class DetectionStage:
             if d.track_id is not None and d.cls != ObjectClass.PLATE
         ]
         tracked = _with_detector_boxes(tracked, vehicles)
+        owners = _plate_owners(plates, tracked)
+        # what was on the frame, for the public copies of its evidence (bystanders blurred)
+        state.ring.annotate(
+            frame.sequence,
+            FrameObjects(
+                vehicles=tuple((d.track_id, d.cls, d.box) for d in tracked)
+                + tuple((None, d.cls, d.box) for d in vehicles),
+                plates=tuple((p.box, owner) for p, owner in zip(plates, owners, strict=True)),
+            ),
+        )
         self._extend_tracks(state, tracked, frame)
-        self._read_plates(state, tracked, plates, image, frame)
+        self._read_plates(state, plates, owners, image, frame)
         self._evaluate(state, tracked)
         events = self._emit(state, frame.sequence)
         self._forget(state, frame.sequence)
+        if self.on_frame is not None:
+            self.on_frame(frame, image, tracked + plates)
         return events
 
     def flush(self, camera_id: str | None = None) -> list[ViolationEvent]:
@@ -324,23 +343,19 @@ class DetectionStage:
     def _read_plates(
         self,
         state: _CameraState,
-        tracked: list[Detection],
         plates: list[Detection],
+        owners: list[int | None],
         image: np.ndarray,
         frame: Frame,
     ) -> None:
-        """Attach each plate to the smallest vehicle box holding its centre; read the largest
-        plate of a track when it is big enough and the track was not read recently."""
+        """Read the largest plate of a track (``owners``: ``_plate_owners``) when it is big
+        enough and the track was not read recently."""
         best: dict[int, Detection] = {}
-        for plate in plates:
-            cx, cy = (plate.box.x1 + plate.box.x2) / 2, (plate.box.y1 + plate.box.y2) / 2
-            holders = [v for v in tracked if v.box.x1 <= cx <= v.box.x2 and v.box.y1 <= cy <= v.box.y2]
-            if not holders:
+        for plate, owner in zip(plates, owners, strict=True):
+            if owner is None:
                 continue
-            owner = min(holders, key=lambda v: v.box.area)
-            assert owner.track_id is not None
-            if owner.track_id not in best or plate.box.area > best[owner.track_id].box.area:
-                best[owner.track_id] = plate
+            if owner not in best or plate.box.area > best[owner].box.area:
+                best[owner] = plate
         s = self.settings
         todo: list[tuple[_TrackState, np.ndarray]] = []
         for track_id, plate in best.items():
@@ -462,6 +477,7 @@ class DetectionStage:
             boxes={
                 q.sequence: q.box for q in p.track.points if before.sequence <= q.sequence <= after.sequence
             },
+            violator=p.track.tracker_id,
         )
         timeline = state.phases.timeline()
         bar = BarInfo(camera, d.rule, d.rule_version, d.measurement, vid, phase_at=timeline.phase_at)
@@ -514,6 +530,17 @@ class DetectionStage:
         if state is None:
             return []
         return [t.snapshot(state.local_ids[k]) for k, t in state.tracks.items()]
+
+
+def _plate_owners(plates: list[Detection], tracked: list[Detection]) -> list[int | None]:
+    """The tracker id of the vehicle holding each plate: the smallest tracked box that holds the
+    plate's centre (a motorbike in front of a bus holds its own plate); None when none does."""
+    owners: list[int | None] = []
+    for plate in plates:
+        cx, cy = (plate.box.x1 + plate.box.x2) / 2, (plate.box.y1 + plate.box.y2) / 2
+        holders = [v for v in tracked if v.box.x1 <= cx <= v.box.x2 and v.box.y1 <= cy <= v.box.y2]
+        owners.append(min(holders, key=lambda v: v.box.area).track_id if holders else None)
+    return owners
 
 
 def _clipped(box: Box, width: int, height: int, margin: float = 2.0) -> bool:

@@ -19,6 +19,7 @@ import numpy as np
 from detection.signal import SignalTimeline
 from detection.types import Box, Measurement, Rule, SignalPhase
 from ingest.camera import CameraConfig, Lane, VehicleClass
+from ingest.camera import SignalSource as SignalSourceKind
 
 Point = tuple[float, float]
 
@@ -27,7 +28,7 @@ RULE_VERSIONS: dict[Rule, str] = {
     Rule.WRONG_WAY: "wrong_way@1",
     Rule.WRONG_LANE: "wrong_lane@1",
     Rule.NO_STOPPING: "no_stopping@1",
-    Rule.SPEEDING: "speeding@1",
+    Rule.SPEEDING: "speeding@2",
 }
 
 
@@ -65,6 +66,7 @@ class RuleSettings:
     speed_time_sigma_s: float = 0.01  # timestamp jitter at each end (crossings are interpolated)
     speed_min_distance_m: float = 8.0  # timed stretch needed for a speed
     speed_z: float = 1.645  # one-sided 95% lower bound
+    speed_calibration_floor: float = 0.005  # relative scale error assumed even when the checks agree better
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,16 @@ def _went_beyond(
     return False
 
 
+def signal_source(camera: CameraConfig) -> str | None:
+    """Where the phase came from, as recorded with a red-light violation: ``pixels`` (the lamp
+    region in the image) or ``topic:<name>`` (a signal-controller feed)."""
+    if camera.signal is None:
+        return None
+    if camera.signal.source == SignalSourceKind.TOPIC:
+        return f"topic:{camera.signal.topic}"
+    return f"pixels:{','.join(str(v) for v in camera.signal.region or ())}"
+
+
 # --- rules --------------------------------------------------------------------------------------
 
 
@@ -214,10 +226,12 @@ def red_light(track: Track, scene: Scene) -> Decision | None:
             if seconds <= grace:
                 return None
             detail = f"crossed the stop line {seconds:.2f} s after red" + ("" if known else " (at least)")
-            measurement = Measurement(signal_phase=phase, seconds_since_red=round(seconds, 3))
+            measurement = Measurement(
+                signal_phase=phase, seconds_since_red=round(seconds, 3), signal_source=signal_source(camera)
+            )
         elif phase == SignalPhase.YELLOW and camera.signal.yellow_is_violation:
             detail = "crossed the stop line on yellow"
-            measurement = Measurement(signal_phase=phase)
+            measurement = Measurement(signal_phase=phase, signal_source=signal_source(camera))
         else:
             return None  # the first crossing from the approach side decides
         return Decision(
@@ -316,14 +330,97 @@ def _line_crossing(track: Track, line: tuple[Point, Point]) -> tuple[int, Point,
     return None
 
 
-def speeding(track: Track, scene: Scene) -> Decision | None:
-    """Mean speed between the segment's entry and exit lines, over at least
-    ``speed_min_distance_m``. When the vehicle came into view already past the entry line, the
-    timing starts at its first point inside the segment. The uncertainty combines the
-    ground-point noise and the timestamp jitter at both ends; a violation only when
-    the one-sided lower bound exceeds limit + tolerance."""
+@dataclass(frozen=True)
+class SpeedBracket:
+    """One row of the fine table for speeding: excess over the limit in (``low``, ``high``] or
+    [``low``, ``high``) as the decree words it, and the article that fines it."""
+
+    label: str
+    low_kmh: float
+    high_kmh: float | None  # None: no upper edge
+    low_inclusive: bool
+    high_inclusive: bool
+    reference: str
+
+    def holds(self, over_kmh: float) -> bool:
+        above = over_kmh >= self.low_kmh if self.low_inclusive else over_kmh > self.low_kmh
+        if self.high_kmh is None:
+            return above
+        below = over_kmh <= self.high_kmh if self.high_inclusive else over_kmh < self.high_kmh
+        return above and below
+
+
+#: Decree 168/2024/NĐ-CP (in force 2025-01-01), Art. 6 (cars and similar: buses, trucks) and
+#: Art. 7 (motorbikes). Data, not logic: a new decree is a new table and a new rule version.
+SPEED_BRACKETS_SOURCE = "Decree 168/2024/NĐ-CP, in force 2025-01-01"
+_CAR_BRACKETS = (
+    SpeedBracket("5-<10", 5, 10, True, False, "168/2024 Art 6.3.a"),
+    SpeedBracket("10-20", 10, 20, True, True, "168/2024 Art 6.5.đ"),
+    SpeedBracket(">20-35", 20, 35, False, True, "168/2024 Art 6.6.a"),
+    SpeedBracket(">35", 35, None, False, False, "168/2024 Art 6.7.a"),
+)
+SPEED_BRACKETS: dict[VehicleClass, tuple[SpeedBracket, ...]] = {
+    VehicleClass.CAR: _CAR_BRACKETS,
+    VehicleClass.BUS: _CAR_BRACKETS,
+    VehicleClass.TRUCK: _CAR_BRACKETS,
+    VehicleClass.MOTORBIKE: (
+        SpeedBracket("5-<10", 5, 10, True, False, "168/2024 Art 7.2.b"),
+        SpeedBracket("10-20", 10, 20, True, True, "168/2024 Art 7.4.a"),
+        SpeedBracket(">20", 20, None, False, False, "168/2024 Art 7.8.a"),
+    ),
+}
+#: The fine table starts at 5 km/h over: a smaller excess is not a fineable violation.
+SPEED_FINE_MIN_OVER_KMH = min(b.low_kmh for rows in SPEED_BRACKETS.values() for b in rows)
+
+
+def speed_bracket(vehicle_class: VehicleClass, over_kmh: float) -> SpeedBracket | None:
+    """The fine-table row for ``over_kmh`` above the limit; None below the table."""
+    return next((b for b in SPEED_BRACKETS[vehicle_class] if b.holds(over_kmh)), None)
+
+
+@dataclass(frozen=True)
+class SpeedEstimate:
+    """Mean speed over the timed stretch and its standard uncertainty (km/h), with what it is
+    made of: the trajectory fit, the end points, and the calibration's scale error."""
+
+    speed_kmh: float
+    sigma_kmh: float
+    distance_m: float
+    duration_s: float
+    points: int
+    exit_t_ns: int
+    exit_sequence: int
+    sigma_fit_kmh: float
+    sigma_ends_kmh: float
+    sigma_calibration_kmh: float
+
+
+def _calibration_error(camera: CameraConfig) -> float:
+    """The worst relative error of the camera's known distances (0 without checks)."""
+    errors = [
+        abs(camera.distance_m(c.image_a, c.image_b) - c.distance_m) / c.distance_m for c in camera.calibration.checks
+    ]
+    return max(errors, default=0.0)
+
+
+def measure_speed(track: Track, scene: Scene) -> SpeedEstimate | None:
+    """Speed between the segment's entry and exit lines, from the calibrated trajectory.
+
+    The timed stretch runs from the entry crossing (or, for a vehicle that came into view past
+    the entry line, its first point inside the segment) to the exit crossing, and must be at
+    least ``speed_min_distance_m`` long. The speed is the slope of a least-squares line through
+    the distance travelled (road plane, along the stretch) against time, over every point of the
+    stretch and the interpolated crossings: all the trajectory speaks, not two noisy ends.
+
+    Its uncertainty comes from the same trajectory: the standard error of the fitted slope,
+    widened for the correlation of neighbouring residuals (box jitter is not independent from
+    frame to frame: with lag-1 autocorrelation r the error grows by sqrt((1 + r) / (1 - r))),
+    combined with the calibration's scale error (the worst known-distance check of the camera,
+    at least ``speed_calibration_floor``). With fewer than five points there is no fit: the
+    end-point model (``speed_position_sigma_m`` and ``speed_time_sigma_s`` at both ends) stands
+    in for it."""
     seg = scene.camera.speed
-    if seg is None or track.vehicle_class not in seg.limits_kmh:
+    if seg is None:
         return None
     exit_ = _line_crossing(track, seg.exit)
     if exit_ is None:
@@ -339,31 +436,98 @@ def speeding(track: Track, scene: Scene) -> Decision | None:
         if first is None:
             return None
         entry = (first.t_ns, first.world, first.sequence)
+    settings = scene.settings
     dt = (exit_[0] - entry[0]) / 1e9
-    dist = float(np.hypot(*np.subtract(exit_[1], entry[1])))
-    if dt <= 0 or dist < scene.settings.speed_min_distance_m:
+    start, end = np.asarray(entry[1], dtype=float), np.asarray(exit_[1], dtype=float)
+    dist = float(np.linalg.norm(end - start))
+    if dt <= 0 or dist < settings.speed_min_distance_m:
         return None
-    speed = dist / dt * 3.6
-    sigma_d = scene.settings.speed_position_sigma_m * np.sqrt(2)
-    sigma_t = scene.settings.speed_time_sigma_s * np.sqrt(2)
-    sigma = speed * float(np.hypot(sigma_d / dist, sigma_t / dt))
+    direction = (end - start) / dist
+    samples = [(0.0, 0.0)]
+    samples += [
+        ((p.t_ns - entry[0]) / 1e9, float(np.dot(np.asarray(p.world) - start, direction)))
+        for p in track.points
+        if entry[0] < p.t_ns < exit_[0]
+    ]
+    samples.append((dt, dist))
+    t = np.array([a for a, _ in samples])
+    s = np.array([b for _, b in samples])
+    sigma_d = settings.speed_position_sigma_m * np.sqrt(2)
+    sigma_t = settings.speed_time_sigma_s * np.sqrt(2)
+    ends_mps = dist / dt * float(np.hypot(sigma_d / dist, sigma_t / dt))
+    if len(samples) >= 5:
+        slope, intercept = np.polyfit(t, s, 1)
+        residual = s - (slope * t + intercept)
+        spread = float(np.sum((t - t.mean()) ** 2))
+        fit_mps = float(np.sqrt(np.sum(residual**2) / (len(samples) - 2) / spread)) if spread > 0 else 0.0
+        energy = float(np.sum(residual**2))
+        r = float(np.sum(residual[1:] * residual[:-1]) / energy) if energy > 0 else 0.0
+        r = min(max(r, 0.0), 0.9)
+        fit_mps *= float(np.sqrt((1 + r) / (1 - r)))
+        mps, trajectory_mps = float(slope), fit_mps
+    else:
+        mps, fit_mps, trajectory_mps = dist / dt, 0.0, ends_mps
+    cal = max(_calibration_error(scene.camera), settings.speed_calibration_floor) * mps
+    sigma = float(np.hypot(trajectory_mps, cal))
+    return SpeedEstimate(
+        speed_kmh=mps * 3.6,
+        sigma_kmh=sigma * 3.6,
+        distance_m=dist,
+        duration_s=dt,
+        points=len(samples),
+        exit_t_ns=exit_[0],
+        exit_sequence=exit_[2],
+        sigma_fit_kmh=fit_mps * 3.6,
+        sigma_ends_kmh=ends_mps * 3.6,
+        sigma_calibration_kmh=cal * 3.6,
+    )
+
+
+def speeding(track: Track, scene: Scene) -> Decision | None:
+    """A violation when the one-sided lower bound of the measured speed (``measure_speed``,
+    speed - ``speed_z`` sigma) exceeds the class's limit + the segment's tolerance, and the
+    excess it proves reaches the fine table (``SPEED_FINE_MIN_OVER_KMH``). The fine-table bracket
+    is taken from that proven excess: the driver gets the benefit of the doubt."""
+    seg = scene.camera.speed
+    if seg is None or track.vehicle_class not in seg.limits_kmh:
+        return None
+    est = measure_speed(track, scene)
+    if est is None:
+        return None
+    settings = scene.settings
     limit = seg.limits_kmh[track.vehicle_class]
-    lower = speed - scene.settings.speed_z * sigma
-    if lower <= limit + seg.tolerance_kmh:
+    lower = est.speed_kmh - settings.speed_z * est.sigma_kmh
+    over = lower - limit
+    if lower <= limit + seg.tolerance_kmh or over < SPEED_FINE_MIN_OVER_KMH:
         return None
+    bracket = speed_bracket(track.vehicle_class, over)
+    assert bracket is not None  # over >= the table's lowest edge
     return Decision(
         Rule.SPEEDING,
         RULE_VERSIONS[Rule.SPEEDING],
-        exit_[0],
-        exit_[2],
-        Measurement(speed_kmh=round(speed, 2), speed_uncertainty_kmh=round(sigma, 2), speed_limit_kmh=limit),
+        est.exit_t_ns,
+        est.exit_sequence,
+        Measurement(
+            speed_kmh=round(est.speed_kmh, 2),
+            speed_uncertainty_kmh=round(est.sigma_kmh, 2),
+            speed_lower_kmh=round(lower, 2),
+            speed_limit_kmh=limit,
+            speed_over_kmh=round(over, 2),
+            speed_bracket=bracket.label,
+            speed_bracket_ref=bracket.reference,
+            distance_m=round(est.distance_m, 2),
+        ),
         {
             "speed_limit_kmh": limit,
             "tolerance_kmh": seg.tolerance_kmh,
-            "z": scene.settings.speed_z,
-            "speed_min_distance_m": scene.settings.speed_min_distance_m,
+            "z": settings.speed_z,
+            "speed_min_distance_m": settings.speed_min_distance_m,
+            "speed_fine_min_over_kmh": SPEED_FINE_MIN_OVER_KMH,
+            "speed_position_sigma_m": settings.speed_position_sigma_m,
+            "speed_calibration_floor": settings.speed_calibration_floor,
         },
-        f"{speed:.1f} ± {sigma:.1f} km/h over {dist:.1f} m (limit {limit:g})",
+        f"{est.speed_kmh:.1f} ± {est.sigma_kmh:.1f} km/h over {est.distance_m:.1f} m in {est.duration_s:.2f} s "
+        f"(lower bound {lower:.1f}, limit {limit:g}: {bracket.label} km/h over, {bracket.reference})",
     )
 
 

@@ -111,7 +111,13 @@ class Measurement(_Event):
     speed_kmh: float | None = None
     speed_uncertainty_kmh: float | None = None
     speed_limit_kmh: float | None = None
+    speed_lower_kmh: float | None = None  # one-sided 95 % lower bound of the speed
+    speed_over_kmh: float | None = None  # lower bound minus the limit: what the fine is based on
+    speed_bracket: str | None = None  # the fine table's row, e.g. "10-20" (km/h over)
+    speed_bracket_ref: str | None = None  # its legal reference, e.g. "168/2024 Art 6.5.dd"
+    distance_m: float | None = None  # the timed stretch
     dwell_s: float | None = None
+    signal_source: str | None = None  # red light: "pixels" (the lamp region) or "topic:<name>"
 
 
 class ViolationEvent(_Event):

@@ -2,7 +2,8 @@
 
 Intent flags only make violations likely; a label is written when the trajectory and the signal
 phase show the act: the ground point (the vehicle's end nearest the camera, i.e. the box's bottom
-centre) crossing the stop line during red, the time between the speed lines, movement against
+centre) crossing the stop line during red, the time between the speed lines (an excess the fine table
+reaches: ``SPEED_FINE_MIN_OVER_KMH``), movement against
 the lane's flow, time spent in a lane closed to the class, standing time in a no-stopping zone.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from detection.rules import SPEED_FINE_MIN_OVER_KMH
 from detection.types import Rule, SignalPhase
 from ingest.sim.layout import Layout
 from ingest.sim.traffic import Agent
@@ -104,7 +106,7 @@ class Judge:
                     kmh = (L.speed_exit_y - L.speed_entry_y) / (tx - tr.entry_t) * 3.6
                     limit = L.speed_limits.get(a.cls)
                     tol = L.camera.speed.tolerance_kmh if L.camera.speed else 0.0
-                    if limit is not None and kmh > limit + tol:
+                    if limit is not None and kmh > limit + tol and kmh - limit >= SPEED_FINE_MIN_OVER_KMH:
                         out += self._emit(
                             a, Rule.SPEEDING, tx, speed_kmh=round(kmh, 2), speed_limit_kmh=limit
                         )

@@ -22,8 +22,9 @@ from detection.evidence import (
     store_evidence,
     verify_package,
 )
+from detection.evidence_privacy import FrameObjects, private_regions, sharpness
 from detection.evidence_store import FileEvidenceStore
-from detection.types import Box, Measurement, PlateCandidate, Rule, SignalPhase, ViolationEvent
+from detection.types import Box, Measurement, ObjectClass, PlateCandidate, Rule, SignalPhase, ViolationEvent
 from ingest.camera import CameraConfig
 
 KEY = b"k" * 32
@@ -231,3 +232,87 @@ def test_the_vehicle_is_outlined_on_the_frames(tmp_path):
     assert np.abs(at[147, 250].astype(int) - magenta).max() < 60  # top edge of the outline
     assert np.abs(before[97, 125].astype(int) - magenta).max() < 60
     assert np.abs(after[147, 250].astype(int) - magenta).max() > 100  # no box known there
+
+
+# --- public copies: bystanders blurred -----------------------------------------------------------
+
+VIOLATOR_PLATE = Box(230, 250, 300, 275)  # on the violator's car (tracker id 7)
+BYSTANDER_PLATE = Box(460, 250, 530, 275)  # on another car (tracker id 8)
+MOTORBIKE = Box(60, 120, 140, 300)  # a rider beside them (tracker id 9)
+
+
+def _text_patch(img: np.ndarray, box: Box) -> None:
+    """Plate-like high-frequency detail: black characters on white."""
+    x1, y1, x2, y2 = (int(v) for v in (box.x1, box.y1, box.x2, box.y2))
+    img[y1:y2, x1:x2] = 255
+    cv2.putText(img, "51A-123", (x1 + 2, y2 - 6), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1)
+
+
+def busy_frame(seq: int) -> BufferedFrame:
+    rng = np.random.default_rng(seq)
+    img = np.full((360, 640, 3), 90, np.uint8)
+    cv2.rectangle(img, (200, 150), (320, 300), (0, 0, 200), -1)
+    cv2.rectangle(img, (430, 150), (560, 300), (200, 0, 0), -1)
+    img[120:188, 60:140] = rng.integers(0, 255, (68, 80, 3), dtype=np.uint8)  # a rider's head: detail
+    _text_patch(img, VIOLATOR_PLATE)
+    _text_patch(img, BYSTANDER_PLATE)
+    ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 95])
+    objects = FrameObjects(
+        vehicles=(
+            (7, ObjectClass.CAR, Box(200, 150, 320, 300)),
+            (8, ObjectClass.CAR, Box(430, 150, 560, 300)),
+            (9, ObjectClass.MOTORBIKE, MOTORBIKE),
+        ),
+        plates=((VIOLATOR_PLATE, 7), (BYSTANDER_PLATE, 8)),
+    )
+    return BufferedFrame(seq, T0 + seq * 100_000_000, buf.tobytes(), objects)
+
+
+def _image(store: FileEvidenceStore, ref) -> np.ndarray:
+    return cv2.imdecode(np.frombuffer(store.get(ref.key), np.uint8), cv2.IMREAD_COLOR)
+
+
+def test_public_copies_blur_bystanders_and_keep_the_violator_plate(tmp_path):
+    store = FileEvidenceStore(tmp_path)
+    frames_ = [busy_frame(s) for s in (1, 5, 9)]
+    source = EvidenceInput(
+        *frames_, Box(200, 150, 320, 300), np.full((30, 90, 3), 255, np.uint8), 4, T0,
+        strip=tuple(frames_), violator=7,
+    )
+    refs = {r.role: r for r in store_evidence(source, info(), store)}
+    originals = ("before", "at", "after", "vehicle", "plate", "strip")
+    assert set(refs) == set(originals) | {f"{r}_public" for r in originals}
+    original, public = _image(store, refs["at"]), _image(store, refs["at_public"])
+    assert refs["at"].sha256 != refs["at_public"].sha256  # both kept, each content-addressed
+    # the violator's plate stays as sharp as in the original
+    assert sharpness(public, VIOLATOR_PLATE) == pytest.approx(sharpness(original, VIOLATOR_PLATE), rel=0.1)
+    # the bystander's plate and the rider's head lose their detail
+    assert sharpness(original, BYSTANDER_PLATE) > 1000
+    assert sharpness(public, BYSTANDER_PLATE) < 0.05 * sharpness(original, BYSTANDER_PLATE)
+    head = Box(MOTORBIKE.x1, MOTORBIKE.y1, MOTORBIKE.x2, MOTORBIKE.y1 + 60)
+    assert sharpness(public, head) < 0.05 * sharpness(original, head)
+    # outside the private regions the public copy is the original
+    assert np.abs(public[:100, 300:].astype(int) - original[:100, 300:].astype(int)).mean() < 2
+
+
+def test_no_public_copy_without_knowing_what_was_on_the_frame(tmp_path):
+    store = FileEvidenceStore(tmp_path)
+    source = EvidenceInput(frame(1), frame(5), frame(9), Box(200, 150, 320, 300), violator=7)
+    roles = {r.role for r in store_evidence(source, info(), store)}
+    assert roles == {"before", "at", "after", "vehicle"}
+
+
+def test_a_plate_no_vehicle_holds_is_blurred():
+    objects = FrameObjects(plates=((VIOLATOR_PLATE, 7), (BYSTANDER_PLATE, None)))
+    assert private_regions(objects, 7) == [BYSTANDER_PLATE]
+    assert private_regions(objects, None) == [VIOLATOR_PLATE, BYSTANDER_PLATE]
+
+
+def test_frame_ring_annotate():
+    ring = FrameRing(4)
+    for s in (1, 2, 3):
+        ring.append(frame(s))
+    objects = FrameObjects(plates=((VIOLATOR_PLATE, 7),))
+    ring.annotate(2, objects)
+    ring.annotate(9, objects)  # gone or never there: nothing happens
+    assert ring.nearest(2).objects == objects and ring.nearest(3).objects is None

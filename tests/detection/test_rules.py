@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from detection.rules import (
@@ -9,9 +10,11 @@ from detection.rules import (
     Scene,
     Track,
     TrackPoint,
+    measure_speed,
     no_stopping,
     red_light,
     select_rules,
+    speed_bracket,
     speeding,
     wrong_lane,
     wrong_way,
@@ -160,6 +163,14 @@ def test_red_light(name, path, t0, timeline, cam_over, expect):
     assert decision.occurred_at_ns == pytest.approx((t0 + 1.5) * S, abs=1e6)
     assert decision.sequence == 15
     assert decision.thresholds["red_grace_s"] == camera(**cam_over).signal.red_grace_s
+    assert decision.measurement.signal_source == "pixels:10,10,30,90"  # the phase's source is recorded
+
+
+def test_red_light_records_an_external_signal_controller_as_the_phase_source():
+    cam = camera(signal={"source": "topic", "topic": "signals.hx", "region": None})
+    decision = red_light(track(UP, t0=2.5), Scene(cam, CYCLE))
+    assert decision is not None and decision.measurement.signal_source == "topic:signals.hx"
+    assert decision.measurement.signal_phase == P.RED
 
 
 def test_red_light_waits_until_clearly_past_the_line():
@@ -230,7 +241,7 @@ def test_no_stopping(name, path, dwell):
         # 20 m segment. px/frame * 10 fps / 20 px/m * 3.6 = km/h
         ("car 36 km/h", V.CAR, 20, False),
         ("car 72 km/h", V.CAR, 40, True),
-        ("car 54 km/h, within uncertainty", V.CAR, 30, False),
+        ("car 54 km/h: over the tolerance, under the fine table", V.CAR, 30, False),
         ("motorbike 54 km/h", V.MOTORBIKE, 30, True),
         ("bus has no limit here", V.BUS, 40, False),
     ],
@@ -244,7 +255,7 @@ def test_speeding(name, cls, px_per_frame, fires):
         true_kmh = px_per_frame * 10 / PX_PER_M * 3.6
         m = decision.measurement
         assert m.speed_kmh == pytest.approx(true_kmh, rel=0.01)
-        assert 0 < m.speed_uncertainty_kmh < 0.2 * true_kmh
+        assert 0 < m.speed_uncertainty_kmh < 0.05 * true_kmh
         assert m.speed_kmh - 1.645 * m.speed_uncertainty_kmh > m.speed_limit_kmh + 2
 
 
@@ -262,6 +273,63 @@ def test_speeding_timed_from_first_point_when_entry_not_seen(name, y0, fires):
     assert (decision is not None) == fires
     if fires:
         assert decision.measurement.speed_kmh == pytest.approx(72, rel=0.01)
+
+
+@pytest.mark.parametrize(
+    "cls, over, label, ref",
+    [
+        (V.CAR, 4.99, None, None),
+        (V.CAR, 5.0, "5-<10", "168/2024 Art 6.3.a"),
+        (V.CAR, 9.99, "5-<10", "168/2024 Art 6.3.a"),
+        (V.CAR, 10.0, "10-20", "168/2024 Art 6.5.đ"),
+        (V.CAR, 20.0, "10-20", "168/2024 Art 6.5.đ"),
+        (V.CAR, 20.01, ">20-35", "168/2024 Art 6.6.a"),
+        (V.CAR, 35.0, ">20-35", "168/2024 Art 6.6.a"),
+        (V.CAR, 35.01, ">35", "168/2024 Art 6.7.a"),
+        (V.TRUCK, 12.0, "10-20", "168/2024 Art 6.5.đ"),
+        (V.MOTORBIKE, 7.0, "5-<10", "168/2024 Art 7.2.b"),
+        (V.MOTORBIKE, 20.0, "10-20", "168/2024 Art 7.4.a"),
+        (V.MOTORBIKE, 50.0, ">20", "168/2024 Art 7.8.a"),
+    ],
+)
+def test_speed_bracket(cls, over, label, ref):
+    bracket = speed_bracket(cls, over)
+    assert (bracket.label if bracket else None, bracket.reference if bracket else None) == (label, ref)
+
+
+def test_speeding_records_the_bracket_of_the_proven_excess():
+    path = [(420, 700 - 40 * i) for i in range(18)]  # 72 km/h, limit 50
+    m = speeding(track(path), Scene(camera())).measurement
+    assert m.speed_lower_kmh == pytest.approx(m.speed_kmh - 1.645 * m.speed_uncertainty_kmh, abs=0.02)
+    assert m.speed_over_kmh == pytest.approx(m.speed_lower_kmh - 50, abs=0.02)
+    assert m.speed_bracket == speed_bracket(V.CAR, m.speed_over_kmh).label
+    assert m.speed_bracket_ref.startswith("168/2024 Art 6.")
+    assert m.distance_m == pytest.approx(20, abs=0.5)
+
+
+def test_speeding_needs_an_excess_the_fine_table_reaches():
+    """54 km/h against 50 + 2 tolerance: over the tolerance, but the proven excess is < 5 km/h."""
+    path = [(420, 700 - 30 * i) for i in range(23)]
+    est = measure_speed(track(path), Scene(camera()))
+    assert est is not None and est.speed_kmh - 1.645 * est.sigma_kmh > 52
+    assert est.speed_kmh - 1.645 * est.sigma_kmh - 50 < 5
+    assert speeding(track(path), Scene(camera())) is None
+
+
+def test_speed_uncertainty_follows_the_trajectory():
+    """A jittery trajectory (ground point +-1.5 m) states a larger uncertainty than a clean one
+    (where only the calibration's floor is left), and it covers the truth."""
+    rng = np.random.default_rng(3)
+    clean = [(420, 700 - 40 * i) for i in range(18)]
+    noisy = [(x + rng.normal(0, 3), y + rng.normal(0, 30)) for x, y in clean]
+    a = measure_speed(track(clean), Scene(camera()))
+    b = measure_speed(track(noisy), Scene(camera()))
+    assert a is not None and b is not None
+    assert b.sigma_fit_kmh > a.sigma_fit_kmh
+    assert a.sigma_kmh == pytest.approx(a.sigma_calibration_kmh, rel=1e-3)
+    assert b.sigma_kmh > a.sigma_kmh
+    assert a.sigma_calibration_kmh == pytest.approx(0.005 * a.speed_kmh, rel=0.01)  # exact calibration: the floor
+    assert abs(b.speed_kmh - 72) <= 1.96 * b.sigma_kmh
 
 
 def test_select_rules():
