@@ -32,17 +32,30 @@ class AugmentOptions:
     max_rotate_deg: float = 7.0
     max_perspective: float = 0.07
     jpeg_quality: tuple[int, int] = (25, 95)
+    tight_p: float = 0.7  # real-plate spacing: wide glyphs close together, tall two-row rows
+    bold_p: float = 0.2  # strokes thickened by up to 2% of the cap height
+    thin_p: float = 0.4  # strokes thinned by up to 2.5% of the cap height
 
 
 def _u(rng: np.random.Generator, lo: float, hi: float) -> float:
     return float(rng.uniform(lo, hi))
 
 
-def _plate_surface(plate: SimPlate, rng: np.random.Generator, height: int) -> np.ndarray:
+def _plate_surface(plate: SimPlate, rng: np.random.Generator, height: int, opt: AugmentOptions) -> np.ndarray:
     """Rendered plate with ink/background variation, embossing, dirt, wear, bolts (float32 BGR)."""
     font = _FONT_NAMES[int(rng.choice(len(_FONT_NAMES), p=_FONT_P))]
     text_scale = _u(rng, 0.9, 1.05) if plate.layout == Layout.TWO_ROW else _u(rng, 0.9, 1.02)
-    img = render_plate(plate, height, font=font, squeeze=_u(rng, 0.7, 1.05), text_scale=text_scale)
+    squeeze = _u(rng, 0.7, 1.05)
+    # Real plates: wide, bold characters close together, two-row rows tall and close (see
+    # docs/model-plate-reader.md, "synthetic vs real"); the rest keep the looser free-font look.
+    tight_gap = _u(rng, 0.1, 0.26) if rng.random() < opt.tight_p else None
+    roll = rng.random()
+    # real strokes are about 0.2 of the cap height, a little thinner than the free fonts at 0.25
+    thin = roll < opt.bold_p + opt.thin_p
+    stroke = _u(rng, 0.0, 0.02) if roll < opt.bold_p else (_u(rng, -0.025, 0.0) if thin else 0.0)
+    two_row_cap = _u(rng, 0.34, 0.39) if rng.random() < opt.tight_p else 0.34
+    img = render_plate(plate, height, font=font, squeeze=squeeze, text_scale=text_scale, tight_gap=tight_gap,
+                       stroke=stroke, two_row_cap=two_row_cap)
     img = img.astype(np.float32)
     h, w = img.shape[:2]
 
@@ -132,7 +145,7 @@ def augment_plate(
     """A photographed-looking BGR uint8 crop of ``plate``: the plate, slightly rotated and skewed,
     inside a jittered box with some surroundings, at a random camera resolution."""
     opt = options or AugmentOptions()
-    surface = _plate_surface(plate, rng, int(rng.integers(*opt.render_height)))
+    surface = _plate_surface(plate, rng, int(rng.integers(*opt.render_height)), opt)
     if rng.random() < 0.25:
         surface = _add_frame(surface, rng)
     ph, pw = surface.shape[:2]
@@ -144,7 +157,11 @@ def augment_plate(
     corners = np.array([[pad, pad], [pad + pw, pad], [pad + pw, pad + ph], [pad, pad + ph]], np.float32)
 
     # Rotation + perspective: move each corner, then rotate about the centre.
-    jitter = rng.uniform(-opt.max_perspective, opt.max_perspective, (4, 2)) * np.array([pw, ph], np.float32)
+    # Horizontal corner moves scale with at most 1.5 plate heights: on a wide one-row plate a move
+    # of 7% of the width would shear the characters far more than real crops show.
+    jitter = rng.uniform(-opt.max_perspective, opt.max_perspective, (4, 2)) * np.array(
+        [min(pw, 1.5 * ph), ph], np.float32
+    )
     dst = corners + jitter.astype(np.float32)
     angle = np.deg2rad(rng.normal(0, opt.max_rotate_deg / 2.5))
     angle = float(np.clip(angle, -np.deg2rad(opt.max_rotate_deg), np.deg2rad(opt.max_rotate_deg)))

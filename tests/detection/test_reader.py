@@ -132,3 +132,14 @@ def test_eval_reports_a_missing_labels_file(tmp_path):
     result = CliRunner().invoke(group, [str(tmp_path), "--json"])
     assert result.exit_code != 0
     assert "labels.csv" in result.output
+
+
+def test_train_command_refuses_bad_settings_before_any_work(tmp_path):
+    from phatnguoi.commands.train_plates import group
+
+    runner = CliRunner()
+    bad_epochs = runner.invoke(group, ["--epochs", "0", "--out", str(tmp_path / "a")])
+    assert bad_epochs.exit_code != 0 and "epochs" in bad_epochs.output
+    missing = runner.invoke(group, ["--init-onnx", str(tmp_path / "none.onnx"), "--out", str(tmp_path / "b")])
+    assert missing.exit_code != 0 and "none.onnx" in missing.output
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()  # nothing generated

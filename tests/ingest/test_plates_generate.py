@@ -78,3 +78,29 @@ def test_render_aspect_ratio_and_colours(font):
     b, g, r = (np.median(blue[..., c]) for c in range(3))
     assert b > r + 60  # blue background with white ink
     assert blue.max() > 200
+
+
+def _ink(img: np.ndarray) -> np.ndarray:
+    """Dark-ink mask of a white plate, the border frame cut away."""
+    h, w = img.shape[:2]
+    return img.mean(axis=2)[int(h * 0.08) : int(h * 0.92), int(w * 0.05) : int(w * 0.95)] < 128
+
+
+def test_real_plate_spacing_widens_glyphs_and_stroke_thickens_them():
+    plate = SimPlate("59X123456", "59-X1 / 234.56", Layout.TWO_ROW, PlateColour.WHITE, PlateKind.MOTORBIKE)
+    loose = _ink(render_plate(plate, 140, squeeze=0.7))
+    tight = _ink(render_plate(plate, 140, squeeze=0.7, tight_gap=0.12))
+    # tight: the same characters span the row with narrow gaps, so fewer ink-free columns per row
+    bottom = slice(loose.shape[0] // 2, loose.shape[0])
+    assert (~tight[bottom].any(axis=0)).sum() < (~loose[bottom].any(axis=0)).sum()
+    bold = _ink(render_plate(plate, 140, squeeze=0.7, tight_gap=0.12, stroke=0.03))
+    assert bold.mean() > tight.mean() * 1.15
+    tall = _ink(render_plate(plate, 140, two_row_cap=0.40))
+    assert tall.any(axis=1).sum() > loose.any(axis=1).sum()  # taller rows cover more ink rows
+
+
+@pytest.mark.parametrize("kwargs", [{"tight_gap": 0.5}, {"stroke": 0.2}, {"two_row_cap": 0.6}])
+def test_render_rejects_out_of_range_style(kwargs):
+    plate = SimPlate("51A12345", "51A-123.45", Layout.ONE_ROW, PlateColour.WHITE, PlateKind.CAR)
+    with pytest.raises(ValueError, match="expected"):
+        render_plate(plate, 60, **kwargs)
