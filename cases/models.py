@@ -184,8 +184,11 @@ class Case(Base):
     held_for_review: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     hold_reason: Mapped[str | None] = mapped_column(String(200))
     notified_at: Mapped[datetime | None]
+    # issue 8 (migration 0004): the officer a supervisor assigned the case to (may be of another unit)
+    assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     camera: Mapped[Camera] = relationship()
+    assigned_to: Mapped[User | None] = relationship(foreign_keys=[assigned_to_id])
     detecting_unit: Mapped[Unit | None] = relationship(foreign_keys=[detecting_unit_id])
     resolving_unit: Mapped[Unit | None] = relationship(foreign_keys=[resolving_unit_id])
     vehicle: Mapped[Vehicle | None] = relationship()
@@ -308,9 +311,16 @@ class CameraStatus(Base):
     detections: Mapped[int] = mapped_column(Integer, default=0)  # in the preview frame
     preview_jpeg: Mapped[bytes | None] = mapped_column(LargeBinary)
     silent_after_s: Mapped[float] = mapped_column(default=10.0)
+    # An admin's switch (/admin/cameras): a disabled camera's new cases are held for review
+    # whatever its health; the detection worker never writes these two columns.
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    disabled_reason: Mapped[str | None] = mapped_column(String(200))
 
     def effective_verdict(self, now: datetime) -> str:
-        """The stored verdict, or ``silent`` when no frame has been seen for ``silent_after_s``."""
+        """``disabled`` when an admin switched the camera off; else the stored verdict, or
+        ``silent`` when no frame has been seen for ``silent_after_s``."""
+        if self.disabled:
+            return "disabled"
         seen = self.last_frame_at or self.updated_at
         if (now - seen).total_seconds() > self.silent_after_s:
             return "silent"

@@ -44,6 +44,7 @@ class Verdict(StrEnum):
     FROZEN = "frozen"
     COVERED = "covered"
     MOVED = "moved"
+    DISABLED = "disabled"  # never judged from pixels: an admin switched the camera off (/admin/cameras)
 
 
 VERDICT_VI: dict[Verdict, str] = {
@@ -52,6 +53,7 @@ VERDICT_VI: dict[Verdict, str] = {
     Verdict.FROZEN: "Hình ảnh đứng yên",
     Verdict.COVERED: "Bị che khuất",
     Verdict.MOVED: "Lệch góc quay",
+    Verdict.DISABLED: "Quản trị đã tắt",
 }
 
 

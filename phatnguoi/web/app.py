@@ -50,6 +50,7 @@ def create_app(
     configs = dict(cameras or {})
     app.state.camera_positions = {cid: (c.gps.lat, c.gps.lon) for cid, c in configs.items()}
     app.state.camera_names = {cid: (c.name, c.address) for cid, c in configs.items()}
+    app.state.camera_configs = configs  # the admin's camera list (GPS, rules, unit)
     app.state.monitor = monitor
     app.state.preview_interval_s = preview_interval_s
     app.add_middleware(

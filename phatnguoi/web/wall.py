@@ -77,7 +77,8 @@ def tiles(session: Session, snapshot: Snapshot, *, names: Mapping[str, tuple[str
         else:
             judged = Verdict(status.effective_verdict(now))
             verdict, verdict_vi = str(judged), VERDICT_VI[judged]
-            detail = status.detail if judged != Verdict.SILENT else "không nhận được khung hình"
+            detail = {Verdict.SILENT: "không nhận được khung hình",
+                      Verdict.DISABLED: status.disabled_reason or ""}.get(judged, status.detail)
         out.append(Tile(
             camera_id=camera_id, name=name, address=address, verdict=verdict, verdict_vi=verdict_vi,
             detail=detail,

@@ -202,3 +202,23 @@ def test_admin_creates_an_account_with_a_one_time_password(page: Page, server: S
     page.goto(f"{server.url}/admin/users")
     expect(page.locator("#new-password")).to_have_count(0)  # shown once
     expect(page.locator("table")).to_contain_text("canbo2")
+
+
+def test_admin_disables_and_enables_a_camera(page: Page, server: SeededServer) -> None:
+    sign_in(page, server, "quantri", "/police/")
+    page.goto(f"{server.url}/admin/cameras")
+    camera = sorted(server.world.cameras)[-1]
+    row = page.locator(f"#cam-{camera}")
+    expect(page.locator("#cameras tr[id^=cam-]")).to_have_count(len(server.world.cameras))
+    row.locator("input[name=reason]").fill("Bảo trì cột camera")
+    row.locator("button").click()
+    page.wait_for_url("**/admin/cameras")
+    expect(row).to_contain_text("Quản trị đã tắt")
+    expect(row).to_contain_text("Bảo trì cột camera")
+    shot(page, "admin-cameras")
+    row.locator("button").click()  # "Bật lại"
+    page.wait_for_url("**/admin/cameras")
+    expect(row).not_to_contain_text("Quản trị đã tắt")
+    page.goto(f"{server.url}/admin/tariff")
+    expect(page.locator("h1")).to_contain_text("Biểu mức phạt")
+    shot(page, "admin-tariff", full=True)

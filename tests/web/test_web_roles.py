@@ -84,6 +84,7 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/police/corrections/{correction_id}/confirm"): SUPERVISORS,
     ("POST", "/police/corrections/{correction_id}/refuse"): SUPERVISORS,
     ("GET", "/police/stats"): SUPERVISORS,
+    ("POST", "/police/cases/{case_id}/assign"): SUPERVISORS,
     # operator
     ("GET", "/operator/"): OPERATORS,
     ("GET", "/operator/cameras/{camera_id}"): OPERATORS,
@@ -94,6 +95,10 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/admin/users"): ADMINS,
     ("POST", "/admin/users"): ADMINS,
     ("POST", "/admin/users/{user_id}/deactivate"): ADMINS,
+    ("GET", "/admin/cameras"): ADMINS,
+    ("POST", "/admin/cameras/{camera_id}/disable"): ADMINS,
+    ("POST", "/admin/cameras/{camera_id}/enable"): ADMINS,
+    ("GET", "/admin/tariff"): ADMINS,
 }
 
 LAST = {("POST", "/police/logout")}  # run last: it ends the session

@@ -1,6 +1,7 @@
 """screens_and_camera_health (issue 8): plate corrections that wait for a supervisor, and the
-per-camera status row (health verdict, rates, preview JPEG) the operator screens and intake read,
-and an index on the violation time (search by dates, statistics).
+per-camera status row (health verdict, rates, preview JPEG, an admin's disable switch) the operator
+screens and intake read, an index on the violation time (search by dates, statistics), and the
+officer a supervisor assigned a case to.
 
 Revision ID: 0004
 Revises: 0003
@@ -51,14 +52,20 @@ def upgrade() -> None:
         sa.Column("detections", sa.Integer(), nullable=False),
         sa.Column("preview_jpeg", sa.LargeBinary(), nullable=True),
         sa.Column("silent_after_s", sa.Double(), nullable=False),
+        sa.Column("disabled", sa.Boolean(), server_default="0", nullable=False),
+        sa.Column("disabled_reason", sa.String(length=200), nullable=True),
         sa.PrimaryKeyConstraint("camera_id", name=op.f("pk_camera_status")),
     )
     with op.batch_alter_table("cases", schema=None) as batch_op:
         batch_op.create_index("ix_cases_occurred_at", ["occurred_at"], unique=False)
+        batch_op.add_column(sa.Column("assigned_to_id", sa.Integer(), nullable=True))
+        batch_op.create_foreign_key(batch_op.f("fk_cases_assigned_to_id_users"), "users", ["assigned_to_id"], ["id"])
 
 
 def downgrade() -> None:
     with op.batch_alter_table("cases", schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f("fk_cases_assigned_to_id_users"), type_="foreignkey")
+        batch_op.drop_column("assigned_to_id")
         batch_op.drop_index("ix_cases_occurred_at")
     op.drop_table("camera_status")
     with op.batch_alter_table("plate_corrections", schema=None) as batch_op:

@@ -16,7 +16,7 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from cases import review
 from cases.accounts import AccountLocked, LoginFailed, authenticate
@@ -168,13 +168,20 @@ def case_page(
              and not role.endswith("_public") for sha in shas]
     positions = request.app.state.camera_positions
     previous, following = _neighbours(session, case)
+    assignable = None
+    if user.role in (Role.SUPERVISOR, Role.ADMIN) and case.status not in (Status.REJECTED, Status.CLOSED):
+        assignable = (
+            session.scalars(select(User).where(User.active, User.role.in_([Role.OFFICER, Role.SUPERVISOR]))
+                            .options(selectinload(User.unit)).order_by(User.username)).all(),
+            session.scalars(select(Unit).order_by(Unit.code)).all(),
+        )
     return page(
         request, "police_case.html", user=user, case=case, audit=audit, error=error, done=done,
         rule=rule_label(case.rule, case.occurred_at), frames=frames, extra=extra,
         reasons=list(RejectReason), correction=review.latest_correction(session=session, case_id=case.id),
         blocked=review.notice_blocked(session=session, case_id=case.id),
         map_svg=camera_map(positions, case.camera_id), gps=positions.get(case.camera_id),
-        previous=previous, following=following,
+        previous=previous, following=following, assignable=assignable,
         candidates=sorted(case.plate_candidates or [], key=lambda c: -float(c.get("confidence", 0))),
     )
 
@@ -185,10 +192,14 @@ def _back(case_id: int, error: str | None = None) -> RedirectResponse:
 
 
 def _own_case(session: Session, user: User, case_id: int) -> None:
-    """An officer decides the cases of their own unit only (supervisors and admins any case)."""
+    """An officer decides the cases of their own unit, and those a supervisor assigned to them
+    (supervisors and admins any case)."""
     if user.role != Role.OFFICER or user.unit_id is None:
         return
-    unit = session.scalar(select(Case.detecting_unit_id).where(Case.id == case_id))
+    row = session.execute(select(Case.detecting_unit_id, Case.assigned_to_id).where(Case.id == case_id)).first()
+    if row is None or row.assigned_to_id == user.id:
+        return
+    unit = row.detecting_unit_id
     if unit is not None and unit != user.unit_id:
         raise Forbidden("this case belongs to another unit: ask its officers or a supervisor")
 

@@ -1,16 +1,20 @@
-"""Supervisor pages: plate corrections waiting for a second person, and the statistics."""
+"""Supervisor pages: plate corrections waiting for a second person, the statistics, and
+reassigning a case to another officer or resolving unit (audited, with a reason)."""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from cases import review
+from cases.models import AuditLog, Case, Unit, User
 from cases.states import STATUS_VI, Status
-from cases.types import REJECT_REASON_VI, RejectReason
+from cases.types import REJECT_REASON_VI, RejectReason, Role
 from phatnguoi.web.charts import horizontal_bars, stacked_columns
 from phatnguoi.web.deps import CsrfChecked, CurrentSupervisor, SessionDep
 from phatnguoi.web.pages import page
@@ -82,3 +86,68 @@ def stats_page(
         officer_chart=horizontal_bars([(a, ok + no) for a, ok, no in s.throughput], title="Hồ sơ đã duyệt"),
         reason_chart=horizontal_bars(reasons, title="Lý do loại"),
     )
+
+
+FINAL = (Status.REJECTED, Status.CLOSED)
+ASSIGNABLE_ROLES = (Role.OFFICER, Role.SUPERVISOR)
+
+
+def reassign(session: Session, case: Case, *, actor: User, officer_id: int | None, unit_id: int | None,
+             reason: str) -> str:
+    """Give ``case`` to another officer (of any unit) and/or another resolving unit; returns the
+    audit text. Raises ``ValueError`` naming the problem: a reason is required, the officer must
+    be an active officer or supervisor, the unit must exist, a closed or rejected case stays put."""
+    reason = reason.strip()
+    if not reason:
+        raise ValueError("Cần ghi lý do giao lại hồ sơ.")
+    if case.status in FINAL:
+        raise ValueError(f"Hồ sơ đã {STATUS_VI[Status(case.status)].lower()}: không giao lại được.")
+    officer = session.get(User, officer_id) if officer_id is not None else None
+    if officer_id is not None and (officer is None or not officer.active or officer.role not in ASSIGNABLE_ROLES):
+        raise ValueError(f"Không có cán bộ đang hoạt động với mã {officer_id}.")
+    unit = session.get(Unit, unit_id) if unit_id is not None else None
+    if unit_id is not None and unit is None:
+        raise ValueError(f"Không có đơn vị với mã {unit_id}.")
+    changes = []
+    if officer_id != case.assigned_to_id:
+        before = case.assigned_to.username if case.assigned_to else "—"
+        changes.append(f"officer {before} -> {officer.username if officer else '—'}")
+        case.assigned_to_id = officer_id
+    if unit_id is not None and unit_id != case.resolving_unit_id:
+        before = case.resolving_unit.code if case.resolving_unit else "—"
+        changes.append(f"resolving unit {before} -> {unit.code if unit else '—'}")
+        case.resolving_unit_id = unit_id
+    if not changes:
+        raise ValueError("Không có thay đổi: hồ sơ đã được giao như vậy.")
+    text = f"reassigned: {'; '.join(changes)}; reason: {reason}"
+    session.add(AuditLog(case_id=case.id, actor=actor.username, reason=text[:2000]))
+    return text
+
+
+def _optional_id(value: str, name: str) -> int | None:
+    value = value.strip()
+    if not value:
+        return None
+    if not value.isdigit():
+        raise ValueError(f"{name}: expected an id, got {value!r}")
+    return int(value)
+
+
+@router.post("/cases/{case_id}/assign")
+def assign(
+    case_id: int, session: SessionDep, user: CurrentSupervisor, _csrf: CsrfChecked,
+    officer: Annotated[str, Form()] = "", unit: Annotated[str, Form()] = "", reason: Annotated[str, Form()] = "",
+) -> Response:
+    """Reassign a case from its page (supervisors and admins; officers get 403): another
+    officer, possibly of another unit, and/or another resolving unit, with a reason in the audit log."""
+    case = session.get(Case, case_id)
+    if case is None:
+        raise HTTPException(status_code=404, detail=f"no case {case_id}")
+    try:
+        reassign(session, case, actor=user, officer_id=_optional_id(officer, "officer"),
+                 unit_id=_optional_id(unit, "unit"), reason=reason)
+    except ValueError as exc:
+        session.rollback()
+        return RedirectResponse(f"/police/cases/{case_id}?error={quote(str(exc))}", status_code=303)
+    session.commit()
+    return RedirectResponse(f"/police/cases/{case_id}?done={quote('Đã giao lại hồ sơ')}#assign", status_code=303)
