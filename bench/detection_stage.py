@@ -33,8 +33,9 @@ import numpy as np  # noqa: E402
 from detection.evidence_store import FileEvidenceStore  # noqa: E402
 from detection.fakes import iou  # noqa: E402
 from detection.pipeline import DetectionStage, StageSettings  # noqa: E402
-from detection.types import Box, Detection, ObjectClass, PlateRead, SignalPhase  # noqa: E402
+from detection.types import Box, PlateRead, SignalPhase  # noqa: E402
 from ingest.camera import load_camera  # noqa: E402
+from phatnguoi.commands.eval_scenes import OracleDetector  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -60,24 +61,6 @@ class Timed:
                 self.calls += len(args[0]) if name == "read_many" else 1
 
         return call
-
-
-class OracleDetector:
-    """The simulator's truth as detections (vehicles at least 30% visible, plates 50%)."""
-
-    version = "oracle"
-
-    def __init__(self) -> None:
-        self.truth: Any = None
-
-    def detect(self, image: np.ndarray) -> list[Detection]:
-        out = []
-        for v in self.truth.vehicles:
-            if v.visible_fraction >= 0.3:
-                out.append(Detection(ObjectClass(v.cls.value), Box(*v.box), 0.9))
-            if v.plate_box is not None and v.plate_visible_fraction >= 0.5:
-                out.append(Detection(ObjectClass.PLATE, Box(*v.plate_box), 0.8))
-        return out
 
 
 class NullReader:
