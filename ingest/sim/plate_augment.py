@@ -35,6 +35,8 @@ class AugmentOptions:
     tight_p: float = 0.7  # real-plate spacing: wide glyphs close together, tall two-row rows
     bold_p: float = 0.2  # strokes thickened by up to 2% of the cap height
     thin_p: float = 0.4  # strokes thinned by up to 2.5% of the cap height
+    inside_p: float = 0.2  # detector boxes that cut into the plate: the text reaches the crop edge
+    inside_margin: tuple[float, float] = (-0.05, 0.0)  # their margin per side (the bezel is ~7% wide)
 
 
 def _u(rng: np.random.Generator, lo: float, hi: float) -> float:
@@ -179,6 +181,10 @@ def augment_plate(
     m = rng.uniform(*opt.margin, 4)
     if rng.random() < 0.5:  # most real crops are tight
         m = m * 0.35
+    # Many real two-row crops end at the last digit (the box cut into the plate); without such
+    # crops the reader dropped a character near the edge (docs/model-plate-reader.md).
+    if rng.random() < opt.inside_p:
+        m = rng.uniform(*opt.inside_margin, 4)
     cx0 = int(np.clip(x0 - m[0] * bw, 0, warped.shape[1] - 2))
     cy0 = int(np.clip(y0 - m[1] * bh, 0, warped.shape[0] - 2))
     cx1 = int(np.clip(x1 + m[2] * bw, cx0 + 2, warped.shape[1]))

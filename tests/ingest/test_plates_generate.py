@@ -104,3 +104,12 @@ def test_render_rejects_out_of_range_style(kwargs):
     plate = SimPlate("51A12345", "51A-123.45", Layout.ONE_ROW, PlateColour.WHITE, PlateKind.CAR)
     with pytest.raises(ValueError, match="expected"):
         render_plate(plate, 60, **kwargs)
+
+
+def test_motorbike_series_digit_is_mostly_one_like_real_plates():
+    """Real motorbike plates mostly carry series digit 1 (59-T1): the generator must too, or the
+    reader learns a uniform prior and drops or misreads the thin real "1" there."""
+    digits = [p.text[3] for vc, p in PLATES if vc == "motorbike" and p.text[3].isdigit()]
+    share_one = digits.count("1") / len(digits)
+    assert 0.3 < share_one < 0.5
+    assert set(digits) == set("123456789")

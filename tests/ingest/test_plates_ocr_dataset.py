@@ -6,9 +6,9 @@ import hashlib
 import numpy as np
 import pytest
 
-from cases.plates import is_valid
+from cases.plates import PlateColour, is_valid
 from ingest.sim.ocr_dataset import PLATE_CONFIG, write_ocr_dataset
-from ingest.sim.plate_augment import augment_plate
+from ingest.sim.plate_augment import AugmentOptions, augment_plate
 from ingest.sim.plates import random_plate
 
 
@@ -53,3 +53,25 @@ def test_augment_is_seeded_and_looks_like_a_crop():
     assert len({s[:2] for s in shapes}) > 6  # resolution and crop vary
     ratios = [s[1] / s[0] for s in shapes]
     assert 0.9 < float(np.median(ratios)) < 2.2  # still a two-row (motorbike) crop shape
+
+
+def _edge_to_centre_brightness(options: AugmentOptions) -> float:
+    ratios = []
+    for s in range(20):
+        plate = random_plate(np.random.default_rng(s), "motorbike")
+        if plate.colour != PlateColour.WHITE:
+            continue
+        g = augment_plate(plate, np.random.default_rng(100 + s), options).mean(axis=2)
+        h, w = g.shape
+        k = max(1, w // 25)
+        edge = np.concatenate([g[:, :k].ravel(), g[:, -k:].ravel()]).mean()
+        ratios.append(edge / g[h // 4 : 3 * h // 4, w // 4 : 3 * w // 4].mean())
+    return float(np.median(ratios))
+
+
+def test_crops_that_cut_into_the_plate_end_on_plate_not_background():
+    """``inside_p`` crops end inside the white plate (text at the crop edge, as in many real
+    detector crops); ordinary crops show darker surroundings at their left/right edges."""
+    inside = _edge_to_centre_brightness(AugmentOptions(inside_p=1.0))
+    outside = _edge_to_centre_brightness(AugmentOptions(inside_p=0.0))
+    assert inside > outside + 0.15, (inside, outside)
