@@ -103,6 +103,10 @@ class StageSettings:
     read_every_frames: int = 1  # read a track's plate at most every k-th frame
     max_plate_reads: int = 12
     strip_frames: int = 5
+    # a box whose bottom lies this close to the frame's bottom edge is taken as cut by it: YOLO ends
+    # the box of a vehicle the edge cuts up to ~10 px short of the edge (p95 8.9 px, seed 9000011),
+    # and such a "ground point" put vehicles into lanes before they were there (docs/rules.md)
+    bottom_margin_px: float = 10.0
     dedupe_window_s: float = 1.0  # same rule, overlapping box, this close in time: one vehicle
     dedupe_iou: float = 0.3
     check_resolution: bool = True  # the frame must have the camera's configured resolution
@@ -332,7 +336,7 @@ class DetectionStage:
                 self.stats["tracks"] += 1
             track.classes[VehicleClass(d.cls.value)] += 1
             track.last_sequence = frame.sequence
-            if _clipped(d.box, frame.width, frame.height):
+            if _clipped(d.box, frame.width, frame.height, bottom_margin=self.settings.bottom_margin_px):
                 continue  # cut by the frame edge: its bottom centre is not where it touches the road
             track.points.append(
                 TrackPoint(
@@ -543,9 +547,10 @@ def _plate_owners(plates: list[Detection], tracked: list[Detection]) -> list[int
     return owners
 
 
-def _clipped(box: Box, width: int, height: int, margin: float = 2.0) -> bool:
-    """True when the box touches the bottom, left or right edge of the frame."""
-    return box.y2 >= height - margin or box.x1 <= margin or box.x2 >= width - margin
+def _clipped(box: Box, width: int, height: int, margin: float = 2.0, bottom_margin: float = 2.0) -> bool:
+    """True when the box touches the bottom (within ``bottom_margin``), left or right edge of the
+    frame (within ``margin``)."""
+    return box.y2 >= height - max(margin, bottom_margin) or box.x1 <= margin or box.x2 >= width - margin
 
 
 def _iou(a: Box, b: Box) -> float:

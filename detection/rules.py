@@ -25,10 +25,10 @@ Point = tuple[float, float]
 
 RULE_VERSIONS: dict[Rule, str] = {
     Rule.RED_LIGHT: "red_light@1",
-    Rule.WRONG_WAY: "wrong_way@1",
-    Rule.WRONG_LANE: "wrong_lane@1",
+    Rule.WRONG_WAY: "wrong_way@2",
+    Rule.WRONG_LANE: "wrong_lane@2",
     Rule.NO_STOPPING: "no_stopping@1",
-    Rule.SPEEDING: "speeding@2",
+    Rule.SPEEDING: "speeding@3",
 }
 
 
@@ -60,13 +60,22 @@ class RuleSettings:
     red_light_min_approach_points: int = 2  # points seen on the approach side before the crossing
     max_plausible_speed_mps: float = 40.0  # a faster step is a tracker id switch, not a vehicle
     wrong_way_min_m: float = 4.0  # displacement against the flow before wrong-way fires
+    # ... held on this many consecutive points: far from the camera one pixel is metres on the
+    # road, and one jittery box (or a box that swallowed a neighbour) moved a track 4 m "back"
+    wrong_way_min_points: int = 3
     wrong_lane_min_s: float = 1.0  # time continuously inside a lane that disallows the class
+    # a longer gap between two track points (frames where the vehicle was cut by the frame edge or
+    # not detected) breaks the run: the time in between was not seen, so it is not counted
+    wrong_lane_max_gap_s: float = 0.25
     stationary_radius_m: float = 1.5  # a vehicle that stays within this circle is stopped
     speed_position_sigma_m: float = 0.5  # ground-point noise at each end of the timed stretch
     speed_time_sigma_s: float = 0.01  # timestamp jitter at each end (crossings are interpolated)
     speed_min_distance_m: float = 8.0  # timed stretch needed for a speed
     speed_z: float = 1.645  # one-sided 95% lower bound
     speed_calibration_floor: float = 0.005  # relative scale error assumed even when the checks agree better
+    # the detector's box-bottom error (px, one standard deviation): measured against the simulator's
+    # boxes, YOLO11n on seed 9000011 (docs/rules.md); it floors the trajectory's own uncertainty
+    speed_box_jitter_px: float = 6.0
 
 
 @dataclass(frozen=True)
@@ -242,25 +251,30 @@ def red_light(track: Track, scene: Scene) -> Decision | None:
 
 def wrong_way(track: Track, scene: Scene) -> Decision | None:
     """Displacement against the lane's ``flow`` (in metres, measured along the flow) of at least
-    ``wrong_way_min_m`` while inside that lane."""
+    ``wrong_way_min_m`` while inside that lane, held on ``wrong_way_min_points`` consecutive
+    points (a single jittery far-away box is not a vehicle driving the wrong way)."""
     camera = scene.camera
     minimum = scene.settings.wrong_way_min_m
+    need = max(1, scene.settings.wrong_way_min_points)
     start: dict[str, TrackPoint] = {}
+    held = 0
     flows = {lane.id: _world_flow(camera, lane) for lane in camera.lanes}
     for p in track.points:
         lane = lane_of(camera, p.image)
         if lane is None:
+            held = 0
             continue
         first = start.setdefault(lane.id, p)
         along = float(np.dot(np.subtract(p.world, first.world), flows[lane.id]))
-        if along <= -minimum:
+        held = held + 1 if along <= -minimum else 0
+        if held >= need:
             return Decision(
                 Rule.WRONG_WAY,
                 RULE_VERSIONS[Rule.WRONG_WAY],
                 p.t_ns,
                 p.sequence,
                 Measurement(),
-                {"wrong_way_min_m": minimum},
+                {"wrong_way_min_m": minimum, "wrong_way_min_points": float(need)},
                 f"moved {-along:.1f} m against the flow of lane {lane.id}",
             )
     return None
@@ -268,14 +282,22 @@ def wrong_way(track: Track, scene: Scene) -> Decision | None:
 
 def wrong_lane(track: Track, scene: Scene) -> Decision | None:
     """The vehicle stays at least ``wrong_lane_min_s`` (on consecutive track points) in a lane
-    whose ``allowed`` classes exclude it."""
+    whose ``allowed`` classes exclude it.
+
+    A gap of more than ``wrong_lane_max_gap_s`` between two points restarts the count: frames
+    without a ground point (the box cut by the frame edge, a missed detection) are time nobody
+    saw, and bridging them made a vehicle that drove 0.5 s in the lane look like 1 s of it."""
     need = scene.settings.wrong_lane_min_s
+    max_gap_ns = int(scene.settings.wrong_lane_max_gap_s * 1e9)
     run_lane: str | None = None
     run_start = 0
+    previous_t: int | None = None
     for p in track.points:
         lane = lane_of(scene.camera, p.image)
+        gap = previous_t is not None and p.t_ns - previous_t > max_gap_ns
+        previous_t = p.t_ns
         if lane is not None and track.vehicle_class not in lane.allowed:
-            if run_lane != lane.id:
+            if run_lane != lane.id or gap:
                 run_lane, run_start = lane.id, p.t_ns
             if (p.t_ns - run_start) / 1e9 >= need:
                 return Decision(
@@ -284,7 +306,7 @@ def wrong_lane(track: Track, scene: Scene) -> Decision | None:
                     p.t_ns,
                     p.sequence,
                     Measurement(),
-                    {"wrong_lane_min_s": need},
+                    {"wrong_lane_min_s": need, "wrong_lane_max_gap_s": scene.settings.wrong_lane_max_gap_s},
                     f"{track.vehicle_class} in lane {lane.id} (allowed: "
                     f"{', '.join(c.value for c in lane.allowed)})",
                 )
@@ -403,6 +425,26 @@ def _calibration_error(camera: CameraConfig) -> float:
     return max(errors, default=0.0)
 
 
+def _jitter_floor_mps(scene: Scene, entry: Point, exit_: Point, dt: float) -> float:
+    """The least speed uncertainty (m/s) the detector's box jitter allows: ``speed_box_jitter_px``
+    of the box's bottom edge, turned into metres on the road at each end of the timed stretch
+    (the homography's scale there), independent at both ends, over the stretch's duration.
+
+    The trajectory fit alone was overconfident with YOLO boxes (the true speed inside the 95 %
+    interval 5 of 8 times): the detector's error is a slowly varying bias along the vehicle's
+    path, which the residuals of a straight-line fit cannot show."""
+    jitter = scene.settings.speed_box_jitter_px
+    if jitter <= 0 or dt <= 0:
+        return 0.0
+    camera = scene.camera
+    metres = []
+    for world in (entry, exit_):
+        (u, v), = camera.to_image([world])
+        a, b = camera.to_world([(u, v - jitter / 2), (u, v + jitter / 2)])
+        metres.append(float(np.linalg.norm(np.subtract(b, a))))
+    return float(np.hypot(*metres)) / dt
+
+
 def measure_speed(track: Track, scene: Scene) -> SpeedEstimate | None:
     """Speed between the segment's entry and exit lines, from the calibrated trajectory.
 
@@ -467,6 +509,8 @@ def measure_speed(track: Track, scene: Scene) -> SpeedEstimate | None:
         mps, trajectory_mps = float(slope), fit_mps
     else:
         mps, fit_mps, trajectory_mps = dist / dt, 0.0, ends_mps
+    jitter_mps = _jitter_floor_mps(scene, entry[1], exit_[1], dt)
+    trajectory_mps = max(trajectory_mps, jitter_mps)
     cal = max(_calibration_error(scene.camera), settings.speed_calibration_floor) * mps
     sigma = float(np.hypot(trajectory_mps, cal))
     return SpeedEstimate(
@@ -525,6 +569,7 @@ def speeding(track: Track, scene: Scene) -> Decision | None:
             "speed_fine_min_over_kmh": SPEED_FINE_MIN_OVER_KMH,
             "speed_position_sigma_m": settings.speed_position_sigma_m,
             "speed_calibration_floor": settings.speed_calibration_floor,
+            "speed_box_jitter_px": settings.speed_box_jitter_px,
         },
         f"{est.speed_kmh:.1f} ± {est.sigma_kmh:.1f} km/h over {est.distance_m:.1f} m in {est.duration_s:.2f} s "
         f"(lower bound {lower:.1f}, limit {limit:g}: {bracket.label} km/h over, {bracket.reference})",

@@ -7,6 +7,7 @@ import pytest
 
 from detection.rules import (
     RULE_VERSIONS,
+    RuleSettings,
     Scene,
     Track,
     TrackPoint,
@@ -196,8 +197,25 @@ def test_wrong_way(name, path, expect_m):
         assert decision is None
     else:
         assert decision is not None and decision.rule_version == RULE_VERSIONS[Rule.WRONG_WAY]
-        # fires at the first frame >= 4 m against the flow: 80 px = 4 frames
-        assert decision.sequence == 4 and "L2" in decision.detail
+        # >= 4 m against the flow (80 px) from frame 4 on, held on 3 points: frame 6
+        assert decision.sequence == 6 and "L2" in decision.detail
+
+
+@pytest.mark.parametrize(
+    "name, ys, fires",
+    [
+        # far end of a lane in the test camera (20 px = 1 m); flow runs up the image (y falls)
+        ("one box jumps 5 m back, then the track ends", [100, 102, 200], False),
+        ("one box jumps back, then the track moves on with the flow", [100, 102, 200, 96, 90, 84], False),
+        ("back 5 m and staying there for 3 points", [100, 102, 200, 204, 208], True),
+        ("steadily against the flow", [100 + 20 * i for i in range(8)], True),
+    ],
+)
+def test_wrong_way_needs_the_displacement_held(name, ys, fires):
+    """The YOLO run's false wrong-way alarms (docs/rules.md): short far-away tracks whose box
+    bottom jumped 4+ m back for a frame or two."""
+    decision = wrong_way(track([(860, y) for y in ys]), Scene(camera()))
+    assert (decision is not None) == fires
 
 
 @pytest.mark.parametrize(
@@ -214,6 +232,51 @@ def test_wrong_lane(name, cls, path, fires):
     assert (decision is not None) == fires
     if fires:
         assert decision.sequence == 10  # 1 s after entering the lane at 10 fps
+
+
+def _with_gap(t: Track, drop: range) -> Track:
+    """``t`` without the points in ``drop`` (frames the vehicle was cut by the edge or not detected)."""
+    return Track(t.track_id, t.key, t.vehicle_class, tuple(p for i, p in enumerate(t.points) if i not in drop))
+
+
+@pytest.mark.parametrize(
+    "name, drop, fires",
+    [
+        # a motorbike in the car lane for frames 0..12 (1.2 s); points missing in ``drop``
+        ("all frames seen", range(0), True),
+        ("one frame missed (0.2 s gap): bridged", range(3, 4), True),
+        ("one early point, then 0.3 s unseen, then 0.8 s", range(1, 4), False),
+        ("0.5 s unseen mid-run, 0.6 s after it", range(2, 7), False),
+    ],
+)
+def test_wrong_lane_does_not_count_time_nobody_saw(name, drop, fires):
+    """The false wrong-lane alarms of the YOLO run (docs/rules.md): one point from a box YOLO
+    ended above the frame edge, then frames cut by the edge, then 0.5-0.8 s in the lane."""
+    t = _with_gap(track([(420, 700 - 20 * i) for i in range(13)], cls=V.MOTORBIKE), drop)
+    decision = wrong_lane(t, Scene(camera()))
+    assert (decision is not None) == fires
+    if fires:
+        assert decision.thresholds["wrong_lane_max_gap_s"] == 0.25
+
+
+@pytest.mark.parametrize(
+    "name, px_per_frame, jitter_px",
+    [
+        # the test camera: 20 px = 1 m everywhere, 20 m timed stretch
+        ("72 km/h, YOLO's 6 px", 40, 6.0),
+        ("36 km/h, YOLO's 6 px", 20, 6.0),
+        ("72 km/h, 12 px", 40, 12.0),
+        ("72 km/h, no floor", 40, 0.0),
+    ],
+)
+def test_speed_uncertainty_has_a_box_jitter_floor(name, px_per_frame, jitter_px):
+    """A clean trajectory (no residuals) still states the uncertainty the detector's box jitter
+    allows: jitter_px at each end, in metres on the road, over the stretch's duration."""
+    path = [(420, 700 - px_per_frame * i) for i in range(int(600 / px_per_frame) + 3)]
+    est = measure_speed(track(path), Scene(camera(), settings=RuleSettings(speed_box_jitter_px=jitter_px)))
+    assert est is not None
+    floor_kmh = np.hypot(jitter_px / PX_PER_M, jitter_px / PX_PER_M) / est.duration_s * 3.6
+    assert est.sigma_kmh == pytest.approx(float(np.hypot(floor_kmh, est.sigma_calibration_kmh)), rel=0.02)
 
 
 @pytest.mark.parametrize(
@@ -322,8 +385,9 @@ def test_speed_uncertainty_follows_the_trajectory():
     rng = np.random.default_rng(3)
     clean = [(420, 700 - 40 * i) for i in range(18)]
     noisy = [(x + rng.normal(0, 3), y + rng.normal(0, 30)) for x, y in clean]
-    a = measure_speed(track(clean), Scene(camera()))
-    b = measure_speed(track(noisy), Scene(camera()))
+    fit_only = Scene(camera(), settings=RuleSettings(speed_box_jitter_px=0.0))  # the fit, without the floor
+    a = measure_speed(track(clean), fit_only)
+    b = measure_speed(track(noisy), fit_only)
     assert a is not None and b is not None
     assert b.sigma_fit_kmh > a.sigma_fit_kmh
     assert a.sigma_kmh == pytest.approx(a.sigma_calibration_kmh, rel=1e-3)
