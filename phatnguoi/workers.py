@@ -268,17 +268,15 @@ def run_web(settings: Settings, stop: threading.Event) -> None:
 
     from phatnguoi.casework import payment_secret
     from phatnguoi.web import create_app
-    from phatnguoi.web.routers.public import configure_public
 
     monitor = pipeline_monitor(settings)
     app = create_app(session_factory=session_factory(settings), evidence_store=evidence_store(settings),
                      secret_key=secret(settings, "secret_key"), pii_key=pii_keys(settings),
-                     public_base_url=public_url(settings), cameras=all_cameras(settings), monitor=monitor)
-    configure_public(app, pow_bits=settings.notices.lookup_pow_bits,
+                     public_base_url=public_url(settings), cameras=all_cameras(settings), monitor=monitor,
+                     payment_days=settings.cases.payment_days, payment_callback_secret=payment_secret(settings),
+                     lookup_pow_bits=settings.notices.lookup_pow_bits,
                      lookups_per_minute=settings.notices.lookups_per_minute,
                      lookup_burst=settings.notices.lookup_burst)
-    app.state.payment_callback_secret = payment_secret(settings)
-    app.state.payment_days = settings.cases.payment_days
     server = uvicorn.Server(uvicorn.Config(app, host=settings.web.host, port=settings.web.port, log_level="warning"))
     # uvicorn installs no signal handlers off the main thread: the worker's own handler sets ``stop``
     thread = threading.Thread(target=server.run, name="web", daemon=True)

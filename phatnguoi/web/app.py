@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.middleware.sessions import SessionMiddleware
 
+from cases.payments import derive_secret
 from detection.evidence_store import EvidenceStore
 from phatnguoi.web.deps import Forbidden, LoginRequired
 from phatnguoi.web.pages import ROLE_VI, page
@@ -33,12 +34,20 @@ def create_app(
     cameras: Mapping[str, Any] | None = None,
     monitor: Any = None,
     preview_interval_s: float = 1.0,
+    payment_days: int = 10,
+    payment_callback_secret: str | None = None,
+    lookup_pow_bits: int = 16,
+    lookups_per_minute: float = 10.0,
+    lookup_burst: float = 10.0,
 ) -> FastAPI:
     """The web app. ``secret_key`` signs session cookies and notice tokens; ``pii_key`` is only
     needed where owners' data is decrypted (not on any page yet). ``cameras`` (id ->
     ``ingest.camera.CameraConfig``) gives the case page its map and the camera wall its names;
     ``monitor`` (a started ``phatnguoi.web.monitor.PipelineMonitor``) gives the operator pages
-    the Kafka side (heartbeats, lag, dead letters)."""
+    the Kafka side (heartbeats, lag, dead letters). ``payment_days`` is the time a decision gives
+    to pay; ``payment_callback_secret`` checks the payment adapter's signature (derived from
+    ``secret_key`` when not given); ``lookup_*`` tune the public lookup's proof of work and rate
+    limits (``public.configure_public``)."""
     if not secret_key or len(secret_key) < 16:
         raise ValueError("expected a secret_key of at least 16 characters for the web app")
     app = FastAPI(title="phatnguoi", docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None)
@@ -53,6 +62,10 @@ def create_app(
     app.state.camera_configs = configs  # the admin's camera list (GPS, rules, unit)
     app.state.monitor = monitor
     app.state.preview_interval_s = preview_interval_s
+    app.state.payment_days = payment_days
+    app.state.payment_callback_secret = payment_callback_secret or derive_secret(secret_key)
+    public.configure_public(app, pow_bits=lookup_pow_bits, lookups_per_minute=lookups_per_minute,
+                            lookup_burst=lookup_burst)
     app.add_middleware(
         SessionMiddleware,
         secret_key=secret_key,

@@ -5,6 +5,7 @@ then), search, statistics and the audit trail."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from builders import PII_KEY, registry_csv, violation_event
@@ -89,7 +90,9 @@ def test_approve_goes_on_to_the_next_case(client, seeded, web_db):
     assert response.status_code == 303
     assert response.headers["location"].startswith(f"/police/cases/{seeded['early']}?done=")
     with web_db() as session:
-        assert session.get(Case, seeded["late"]).status == Status.FILED
+        late = session.get(Case, seeded["late"])
+        assert parse_qs(urlsplit(response.headers["location"]).query)["done"] == [f"Đã duyệt {late.case_number}"]
+        assert late.status == Status.FILED
         assert session.query(PlateCorrection).count() == 0  # the plate read was kept: nothing to confirm
 
 

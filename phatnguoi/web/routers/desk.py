@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,21 +24,12 @@ from cases import deadlines, identification, payments, resolution, submissions
 from cases.models import Appointment, AuditLog, Case, DeadlineFlag, Decision, Payment, Statement, Transfer, Unit, User
 from cases.states import STATUS_VI, Status
 from cases.types import FLAG_VI, VN_TZ, Role
-from phatnguoi.web.deps import CsrfChecked, CurrentOfficer, Forbidden, SessionDep, StoreDep
+from phatnguoi.web.deps import CsrfChecked, CurrentOfficer, CurrentSupervisor, Forbidden, SessionDep, StoreDep
 from phatnguoi.web.pages import page
 
 router = APIRouter(prefix="/desk", tags=["desk"])
 MAX_IMAGE = 10 * 1024 * 1024
 IMAGE_TYPES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG": "image/png"}
-
-
-def _supervisor(user: CurrentOfficer) -> User:
-    if user.role not in (Role.SUPERVISOR, Role.ADMIN):
-        raise Forbidden(f"role {user.role} may not do this: a supervisor must")
-    return user
-
-
-CurrentSupervisor = Annotated[User, Depends(_supervisor)]
 
 
 def _unit(user: User, all_units: bool) -> int | None:
@@ -229,7 +220,7 @@ def decide(
     _csrf: CsrfChecked,
     fine_vnd: Annotated[int, Form()],
 ) -> Response:
-    days = getattr(request.app.state, "payment_days", 10)
+    days = request.app.state.payment_days
     return _act(
         session,
         user,
@@ -245,7 +236,7 @@ def payment_request(
     request: Request, case_id: int, session: SessionDep, user: CurrentOfficer, _csrf: CsrfChecked
 ) -> Response:
     _own(session, user, case_id)
-    gateway = payments.make_gateway("sim", _callback_secret(request))
+    gateway = payments.make_gateway("sim", request.app.state.payment_callback_secret)
     try:
         ask = payments.request_payment(session=session, case_id=case_id, gateway=gateway)
     except payments.PaymentError as exc:
@@ -424,11 +415,6 @@ def refuse(
 # --- the payment adapter's callback ---------------------------------------------------------------
 
 
-def _callback_secret(request: Request) -> str:
-    configured = getattr(request.app.state, "payment_callback_secret", None)
-    return configured or payments.derive_secret(request.app.state.secret_key)
-
-
 @router.post("/payments/callback")
 async def payment_callback(request: Request, session: SessionDep) -> Response:
     """A payment provider reports a payment. Authenticated by its HMAC signature only: a forged or
@@ -440,7 +426,7 @@ async def payment_callback(request: Request, session: SessionDep) -> Response:
             session=session,
             body=body,
             signature=request.headers.get(payments.SIGNATURE_HEADER),
-            secret=_callback_secret(request),
+            secret=request.app.state.payment_callback_secret,
         )
     except payments.ForgedCallback as exc:
         session.commit()  # only the audit row of the refusal

@@ -204,21 +204,23 @@ def _own_case(session: Session, user: User, case_id: int) -> None:
         raise Forbidden("this case belongs to another unit: ask its officers or a supervisor")
 
 
-def _act(session: Session, case_id: int, action: Callable[[], object], done: str) -> Response:
-    """Run one review action: commit and open the next case of the queue (keyboard flow), or
-    roll back and show the error on the case page (404 for an unknown case)."""
+def _act(session: Session, case_id: int, action: Callable[[], Case], done: str) -> Response:
+    """Run one review action: commit and open the next case of the queue (keyboard flow) with
+    "``done`` <case number>" as its message, or roll back and show the error on the case page
+    (404 for an unknown case)."""
     try:
-        action()
+        case = action()
     except review.CaseNotFound as exc:
         raise HTTPException(status_code=404, detail=str(exc)) from exc
     except review.ReviewError as exc:
         session.rollback()
         return _back(case_id, str(exc))
+    message = f"{done} {case.case_number}"  # read before the commit, which may expire the row
     session.commit()
     following = session.scalar(select(Case.id).where(Case.status == Status.EXTRACTED)
                                .order_by(Case.notify_by, Case.id).limit(1))
     target = f"/police/cases/{following}" if following else "/police/"
-    return RedirectResponse(f"{target}?{urlencode({'done': done})}", status_code=303)
+    return RedirectResponse(f"{target}?{urlencode({'done': message})}", status_code=303)
 
 
 @router.post("/cases/{case_id}/approve")
@@ -227,10 +229,9 @@ def approve(
     plate: Annotated[str, Form()] = "",
 ) -> Response:
     _own_case(session, user, case_id)
-    number = session.scalar(select(Case.case_number).where(Case.id == case_id)) or str(case_id)
     return _act(session, case_id, lambda: review.approve(
         session=session, case_id=case_id, actor=user.username, plate=plate.strip() or None),
-        done=f"Đã duyệt {number}")
+        done="Đã duyệt")
 
 
 @router.post("/cases/{case_id}/reject")
@@ -239,10 +240,9 @@ def reject(
     reason: Annotated[str, Form()], note: Annotated[str, Form()] = "",
 ) -> Response:
     _own_case(session, user, case_id)
-    number = session.scalar(select(Case.case_number).where(Case.id == case_id)) or str(case_id)
     return _act(session, case_id, lambda: review.reject(
         session=session, case_id=case_id, actor=user.username, reason=reason, note=note.strip()),
-        done=f"Đã loại {number}")
+        done="Đã loại")
 
 
 @router.post("/cases/{case_id}/correct")
