@@ -37,6 +37,8 @@ class AugmentOptions:
     thin_p: float = 0.4  # strokes thinned by up to 2.5% of the cap height
     inside_p: float = 0.2  # detector boxes that cut into the plate: the text reaches the crop edge
     inside_margin: tuple[float, float] = (-0.05, 0.0)  # their margin per side (the bezel is ~7% wide)
+    light_p: float = 0.6  # the real typeface: glyphs widened, stems kept at the font's width
+    open_four_p: float = 0.6  # the real "4": its stem does not reach the top
 
 
 def _u(rng: np.random.Generator, lo: float, hi: float) -> float:
@@ -56,8 +58,11 @@ def _plate_surface(plate: SimPlate, rng: np.random.Generator, height: int, opt: 
     thin = roll < opt.bold_p + opt.thin_p
     stroke = _u(rng, 0.0, 0.02) if roll < opt.bold_p else (_u(rng, -0.025, 0.0) if thin else 0.0)
     two_row_cap = _u(rng, 0.34, 0.39) if rng.random() < opt.tight_p else 0.34
+    # The real typeface (stage 8): wide characters with light strokes, and a "4" open at the top.
+    keep_weight = bool(rng.random() < opt.light_p)
+    open_four = bool(rng.random() < opt.open_four_p)
     img = render_plate(plate, height, font=font, squeeze=squeeze, text_scale=text_scale, tight_gap=tight_gap,
-                       stroke=stroke, two_row_cap=two_row_cap)
+                       stroke=stroke, two_row_cap=two_row_cap, keep_weight=keep_weight, open_four=open_four)
     img = img.astype(np.float32)
     h, w = img.shape[:2]
 

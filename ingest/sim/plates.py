@@ -219,6 +219,54 @@ def _glyph(name: str, char: str, cap_px: int) -> np.ndarray:
     return cv2.resize(glyph, (max(1, round(glyph.shape[1] * scale)), cap_px), interpolation=cv2.INTER_AREA)
 
 
+@functools.lru_cache(maxsize=64)
+def _stem_px(name: str, cap_px: int) -> int:
+    """Width of the font's vertical stem at ``cap_px``: the ink run across the middle of its "1"."""
+    g = _glyph(name, "1", cap_px)
+    return int((g[cap_px // 2] > 127).sum())
+
+
+def _open_four(glyph: np.ndarray) -> np.ndarray:
+    """The real plate "4": its stem starts at about a third of the height, below the top of the
+    diagonal, so the top is open (the free fonts join diagonal and stem at the top)."""
+    cap = glyph.shape[0]
+    upper = glyph[: int(cap * 0.55)] > 127
+    stem = np.where(upper.mean(axis=0) > 0.8)[0]
+    if stem.size == 0:
+        return glyph
+    out = glyph.copy()
+    out[: int(round(cap * 0.33)), stem[0] :] = 0
+    return out
+
+
+def _widen_light(glyph: np.ndarray, w_px: int, stem: int) -> np.ndarray:
+    """``glyph`` widened to ``w_px`` columns of ink with its stems kept ``stem`` wide (the font's).
+
+    Widening a glyph by a factor s widens its stems to ``stem * s``. Eroding them back also pulls
+    every outer edge in by half the erosion, so the glyph is first widened past ``w_px`` by as much
+    as the erosion takes off, eroded, cropped to its ink and fitted to ``w_px``: the outer contour
+    (the left edge of the first character and the right edge of the last on a one-row plate,
+    which real crops put at the crop edge) stays where the plain widening puts it.
+    """
+    cap, g0 = glyph.shape
+    # widened to w: stems stem*w/g0, eroded by e = stem*(w/g0 - 1) leaves w - e columns = w_px
+    wide = round(g0 * (w_px - stem) / (g0 - stem)) if g0 > 2 * stem else 2 * w_px
+    wide = int(min(2 * w_px, max(w_px, wide)))
+    g = cv2.resize(glyph, (wide, cap), interpolation=cv2.INTER_AREA)
+    extra = int(round(stem * (wide / g0 - 1)))
+    if extra < 1:
+        return cv2.resize(glyph, (w_px, cap), interpolation=cv2.INTER_AREA)
+    # on the binarised glyph (eroding anti-aliased edges would smear them), padded with background
+    # so that the ink at the glyph's own edges is eroded like any other
+    binary = np.pad(np.where(g > 127, 255, 0).astype(np.uint8), ((0, 0), (extra, extra)))
+    thin = np.asarray(cv2.erode(binary, np.ones((1, extra + 1), np.uint8)), np.uint8)
+    cols = np.flatnonzero(thin.max(axis=0) > 0)
+    if cols.size == 0:
+        return cv2.resize(glyph, (w_px, cap), interpolation=cv2.INTER_AREA)
+    thin = thin[:, cols[0] : cols[-1] + 1]
+    return np.asarray(cv2.resize(thin, (w_px, cap), interpolation=cv2.INTER_AREA), np.uint8)
+
+
 def _draw_row(
     mask: np.ndarray,
     row: str,
@@ -227,17 +275,22 @@ def _draw_row(
     squeeze: float,
     fill: float = 0.97,
     tight_gap: float | None = None,
+    keep_weight: bool = False,
+    open_four: bool = False,
 ) -> None:
     """Draw ``row`` into ``mask`` across ``fill`` of the box (x0, y0, x1, y1), evenly spaced.
 
     By default the glyphs keep the font's width (times ``squeeze``) and the gaps stretch to fill
     the row. With ``tight_gap`` (a fraction of the cap height) the gaps are that size and the
     letters and digits are widened instead, as on real plates, whose wide, bold characters stand
-    close together; the dash and the dot keep their own width.
+    close together; the dash and the dot keep their own width. ``keep_weight`` keeps the stems of
+    widened glyphs at the font's width (real plates: wide characters, light strokes) instead of
+    widening them with the glyph; ``open_four`` draws the real plate's open-top "4".
     """
     x0, y0, x1, y1 = box
     cap = y1 - y0
-    glyphs = [_glyph(font, ch, cap) for ch in row]
+    glyphs = [_open_four(_glyph(font, ch, cap)) if open_four and ch == "4" else _glyph(font, ch, cap)
+              for ch in row]
     widths = [g.shape[1] * squeeze for g in glyphs]
     n = len(glyphs)
     avail = x1 - x0
@@ -263,7 +316,10 @@ def _draw_row(
         # other glyphs gives it a long flag that real plates never show.
         ink_w = w / k if ch == "1" else w
         w_px = max(1, int(round(ink_w)))
-        g = cv2.resize(g, (w_px, cap), interpolation=cv2.INTER_AREA)
+        if keep_weight and w_px > g.shape[1]:
+            g = _widen_light(g, w_px, _stem_px(font, cap))
+        else:
+            g = cv2.resize(g, (w_px, cap), interpolation=cv2.INTER_AREA)
         xi = int(round(x + (w - ink_w) / 2))
         region = mask[y0 : y0 + cap, xi : xi + w_px]
         np.maximum(region, g[:, : region.shape[1]], out=region)
@@ -281,6 +337,8 @@ def render_plate(
     tight_gap: float | None = None,
     stroke: float = 0.0,
     two_row_cap: float = 0.34,
+    keep_weight: bool = False,
+    open_four: bool = False,
 ) -> np.ndarray:
     """Clean front view of ``plate`` as a BGR uint8 image ``height_px`` high, at the plate's true
     aspect ratio (one-row 520x110 mm, two-row car 330x165 mm, motorbike 190x140 mm).
@@ -292,7 +350,9 @@ def render_plate(
     row. ``stroke`` (-0.03–0.06, a fraction of the cap height) thickens (or thins) the strokes:
     real plate characters are bolder than the free fonts. ``two_row_cap`` (0.3–0.42) is the cap
     height of each row of a two-row plate as a fraction of the plate height (real motorbike
-    plates: about 0.37–0.40, rows close together).
+    plates: about 0.37–0.40, rows close together). ``keep_weight`` keeps the stems of glyphs
+    widened by ``tight_gap`` at the font's width (the real typeface: wide characters, light
+    strokes); ``open_four`` draws the real plate's "4", whose stem does not reach the top.
     """
     if height_px < 8:
         raise ValueError(f"expected height_px >= 8, got {height_px}")
@@ -320,7 +380,7 @@ def render_plate(
         cap = int(round(76 * px * text_scale))
         y0 = int(round((H - cap) / 2))
         _draw_row(mask, rows[0], font, (int(margin_x), y0, int(W - margin_x), y0 + cap), squeeze,
-                  tight_gap=tight_gap)
+                  tight_gap=tight_gap, keep_weight=keep_weight, open_four=open_four)
     else:
         cap = int(round(h_mm * two_row_cap * px * text_scale))
         # taller rows stand closer together: 0.11 of the height apart at cap 0.34, 0.062 at 0.40
@@ -330,7 +390,7 @@ def render_plate(
             y0 = int(round(top + i * (cap + gap)))
             fill = 0.97 if i else 0.97 - 0.15 * (1.1 - text_scale) / 0.4
             _draw_row(mask, row, font, (int(margin_x), y0, int(W - margin_x), y0 + cap), squeeze, fill,
-                      tight_gap=tight_gap)
+                      tight_gap=tight_gap, keep_weight=keep_weight, open_four=open_four)
 
     if stroke:
         k = int(round(abs(stroke) * cap))

@@ -113,3 +113,73 @@ def test_motorbike_series_digit_is_mostly_one_like_real_plates():
     share_one = digits.count("1") / len(digits)
     assert 0.3 < share_one < 0.5
     assert set(digits) == set("123456789")
+
+
+def _median_run(ink: np.ndarray) -> float:
+    """Median length of the horizontal ink runs: the stem width of the characters."""
+    runs = []
+    for row in ink.astype(np.int8):
+        edges = np.diff(np.r_[0, row, 0])
+        runs.extend(np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1))
+    return float(np.median(runs))
+
+
+def test_keep_weight_widens_glyphs_without_widening_their_stems():
+    """The real typeface: wide characters with light strokes. Widening a glyph to real spacing
+    widens its stems too, unless ``keep_weight`` erodes them back to the font's width."""
+    plate = SimPlate("59X123456", "59-X1 / 234.56", Layout.TWO_ROW, PlateColour.WHITE, PlateKind.MOTORBIKE)
+    font_weight = _ink(render_plate(plate, 160))  # the glyphs at the font's own width
+    wide = _ink(render_plate(plate, 160, squeeze=0.7, tight_gap=0.12))
+    light = _ink(render_plate(plate, 160, squeeze=0.7, tight_gap=0.12, keep_weight=True))
+    assert _median_run(wide) > _median_run(font_weight) * 1.3  # widening thickened the stems
+    assert _median_run(light) < _median_run(wide) * 0.8
+    assert _median_run(light) == pytest.approx(_median_run(font_weight), rel=0.15)
+    assert light.mean() < wide.mean() * 0.9
+    # the characters still span the row: as few ink-free columns in the bottom row as before
+    bottom = slice(wide.shape[0] // 2, wide.shape[0])
+    assert (~light[bottom].any(axis=0)).sum() <= (~wide[bottom].any(axis=0)).sum() * 1.3
+    # nothing widened, nothing to undo
+    same = render_plate(plate, 160, squeeze=0.7, keep_weight=True)
+    assert np.array_equal(same, render_plate(plate, 160, squeeze=0.7))
+
+
+@pytest.mark.parametrize("font", sorted(FONTS))
+def test_open_four_leaves_the_top_of_its_stem_empty(font):
+    """The real plate "4": its stem starts about a third of the way down, below the top of the
+    diagonal; the free fonts join the two at the top."""
+    plate = SimPlate("51A44444", "51A-444.44", Layout.ONE_ROW, PlateColour.WHITE, PlateKind.CAR)
+    closed = render_plate(plate, 110, font=font).mean(axis=2) < 128
+    opened = render_plate(plate, 110, font=font, open_four=True).mean(axis=2) < 128
+    serial = slice(int(closed.shape[1] * 0.45), int(closed.shape[1] * 0.95))  # "444.44"
+    closed, opened = closed[:, serial], opened[:, serial]
+    rows = np.flatnonzero(closed.mean(axis=1) > 0.05)  # the text rows
+    cap_top, cap = rows[0], rows[-1] - rows[0]
+    top = slice(cap_top, cap_top + int(cap * 0.25))
+    bottom = slice(cap_top + int(cap * 0.75), cap_top + cap)
+    assert opened[top].sum() < closed[top].sum() * 0.75  # the top of every "4" lost its stem
+    assert np.array_equal(opened[bottom], closed[bottom])  # the lower half is the same glyph
+
+
+@pytest.mark.parametrize("font", sorted(FONTS))
+def test_keep_weight_keeps_the_outer_edges_of_the_text(font):
+    """Real one-row crops put the first and last characters at the crop edges. Thinning the stems
+    of widened glyphs must not pull their outer edges in (plain erosion moved the right edge of a
+    DIN "0" by 6 px of 1,512 here), or the synthetic text stops short of where real text ends."""
+    plate = SimPlate("60A00000", "60A-000.00", Layout.ONE_ROW, PlateColour.WHITE, PlateKind.CAR)
+
+    def outer_edges(img: np.ndarray) -> tuple[float, float]:
+        ink = _ink(img)
+        rows = np.flatnonzero(ink.any(axis=1))
+        quarter = (rows[-1] - rows[0]) // 4
+        middle = ink[rows[0] + quarter : rows[-1] - quarter]  # the straight sides of "6" and "0"
+        return (float(np.mean([np.flatnonzero(r)[0] for r in middle])),
+                float(np.mean([np.flatnonzero(r)[-1] for r in middle])))
+
+    kw = dict(font=font, squeeze=0.7, tight_gap=0.1, border=False)
+    wide, light = (render_plate(plate, 320, keep_weight=k, **kw) for k in (False, True))
+    # the stems are thinner than the widened ones, back at the font's own weight (how much
+    # widening added depends on the font: DIN +12 px here, Roboto Condensed Medium +2 px)
+    own = _median_run(_ink(render_plate(plate, 320, font=font, border=False)))
+    assert _median_run(_ink(light)) < _median_run(_ink(wide))
+    assert _median_run(_ink(light)) == pytest.approx(own, abs=1.5)
+    assert outer_edges(light) == pytest.approx(outer_edges(wide), abs=0.5)
