@@ -226,16 +226,24 @@ def _stem_px(name: str, cap_px: int) -> int:
     return int((g[cap_px // 2] > 127).sum())
 
 
+#: Where the real plate "4"'s stem starts, as a fraction of the cap height from the top.
+OPEN_FOUR_STEM_TOP = 0.45
+
+
 def _open_four(glyph: np.ndarray) -> np.ndarray:
-    """The real plate "4": its stem starts at about a third of the height, below the top of the
-    diagonal, so the top is open (the free fonts join diagonal and stem at the top)."""
+    """The real plate "4": the diagonal rises to the full height, the stem starts just above the
+    bar (``OPEN_FOUR_STEM_TOP``), so the top is open (the free fonts join the two at the top).
+
+    Only the stem's own columns are erased: the diagonal, which meets the stem at its left edge,
+    keeps its apex, so the "4" keeps the height of the other digits.
+    """
     cap = glyph.shape[0]
     upper = glyph[: int(cap * 0.55)] > 127
     stem = np.where(upper.mean(axis=0) > 0.8)[0]
     if stem.size == 0:
         return glyph
     out = glyph.copy()
-    out[: int(round(cap * 0.33)), stem[0] :] = 0
+    out[: int(round(cap * OPEN_FOUR_STEM_TOP)), stem[0] : stem[-1] + 1] = 0
     return out
 
 
