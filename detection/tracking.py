@@ -36,6 +36,13 @@ KINDS: dict[str, str] = {"bytetrack": "bytetrack.yaml", "botsort": "botsort.yaml
 # The ultralytics yaml counts ``track_buffer`` in frames at their reference 30 fps.
 _REFERENCE_FPS = 30.0
 
+#: How much a young track's box and the detections are widened (times their width and height, on
+#: each side) before their IoU is taken; see :func:`_young_buffer_class`. Measured on the eval
+#: scenes at 10 fps (docs/rules.md, "Tracking fast vehicles").
+YOUNG_BUFFER = 0.6
+#: A track is young until it has been updated this many times (its Kalman filter knows no speed yet).
+YOUNG_UPDATES = 5
+
 
 class Tracker:
     """Follows vehicles across the frames of one camera; call :meth:`update` once per frame, in order."""
@@ -75,16 +82,66 @@ class Tracker:
         self._impl.reset()
 
 
-def make_tracker(kind: str = "bytetrack", *, fps: float = 10) -> Tracker:
+def _grow(boxes: np.ndarray, buffer: float) -> np.ndarray:
+    """``boxes`` (N x 4, x1 y1 x2 y2) widened by ``buffer`` times their width and height on each side."""
+    pad = (boxes[:, 2:] - boxes[:, :2]) * buffer
+    return np.hstack([boxes[:, :2] - pad, boxes[:, 2:] + pad])
+
+
+def _young_buffer_class(base: type) -> type:
+    """``base`` (an ultralytics tracker class) whose young tracks match on buffered IoU.
+
+    A track's Kalman filter starts with no speed, so it predicts a new vehicle where it was last
+    seen. At 10 fps a fast vehicle near the camera moves most of its own length between frames
+    (consecutive boxes overlap with IoU 0.09-0.28), so plain IoU never matches its second frame: the
+    tracker restarts it every frame and confirms it only far away, too late to time it. A track
+    updated fewer than ``YOUNG_UPDATES`` times that plain IoU matches to no detection gets a second
+    chance: its IoU with the detections that no track matches is taken on boxes widened by
+    ``young_buffer`` (the buffered IoU of C-BIoU, Yang et al. 2023). Only pairs that would both be
+    left alone change, so a queue of vehicles, where every box has a plain match, keeps its ids.
+    """
+    from ultralytics.utils.metrics import bbox_ioa
+
+    class YoungBuffered(base):  # type: ignore[misc,valid-type]
+        young_buffer = YOUNG_BUFFER
+
+        def get_dists(self, tracks: list[Any], detections: list[Any]) -> np.ndarray:
+            dists = super().get_dists(tracks, detections)
+            if not len(tracks) or not len(detections) or self.young_buffer <= 0:
+                return dists
+            unmatched = dists >= self.args.match_thresh
+            rows = [
+                i for i, t in enumerate(tracks) if t.tracklet_len < YOUNG_UPDATES and unmatched[i].all()
+            ]
+            cols = np.flatnonzero(unmatched.all(axis=0))
+            if not rows or not len(cols):
+                return dists
+            a = _grow(np.array([tracks[i].xyxy for i in rows], dtype=np.float64), self.young_buffer)
+            b = _grow(np.array([detections[j].xyxy for j in cols], dtype=np.float64), self.young_buffer)
+            similarity = bbox_ioa(a, b, iou=True)
+            if self.args.fuse_score:
+                similarity = similarity * np.array([detections[j].score for j in cols])[None, :]
+            dists[np.ix_(rows, cols)] = 1 - similarity
+            return dists
+
+    YoungBuffered.__name__ = f"YoungBuffered{base.__name__}"
+    return YoungBuffered
+
+
+def make_tracker(kind: str = "bytetrack", *, fps: float = 10, young_buffer: float = YOUNG_BUFFER) -> Tracker:
     """A fresh tracker for one camera, configured from ultralytics' default yaml for ``kind``.
 
     ``fps`` rescales the yaml's lost-track buffer (frames at 30 fps) so a lost vehicle is kept for
-    the same time whatever the camera's frame rate. Unknown ``kind`` -> ``ValueError``.
+    the same time whatever the camera's frame rate. ``young_buffer`` widens the boxes a young
+    track matches on (``_young_buffer_class``; 0 gives ultralytics' matching unchanged).
+    Unknown ``kind`` -> ``ValueError``.
     """
     if kind not in KINDS:
         raise ValueError(f"tracker: unknown kind {kind!r}; known kinds: {', '.join(sorted(KINDS))}")
     if not fps > 0:
         raise ValueError(f"tracker: expected fps > 0, got {fps}")
+    if not young_buffer >= 0:
+        raise ValueError(f"tracker: expected young_buffer >= 0, got {young_buffer}")
     os.environ.setdefault("YOLO_OFFLINE", "1")
     import ultralytics
     from ultralytics.trackers.track import TRACKER_MAP
@@ -95,5 +152,6 @@ def make_tracker(kind: str = "bytetrack", *, fps: float = 10) -> Tracker:
     if kind == "botsort":
         cfg["with_reid"] = False  # ReID would need another model, which cannot be downloaded here
     cfg.setdefault("device", "cpu")
-    impl = TRACKER_MAP[cfg["tracker_type"]](args=SimpleNamespace(**cfg))
+    impl = _young_buffer_class(TRACKER_MAP[cfg["tracker_type"]])(args=SimpleNamespace(**cfg))
+    impl.young_buffer = young_buffer
     return Tracker(impl, kind, fps)

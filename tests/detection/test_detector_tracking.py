@@ -81,3 +81,46 @@ def test_empty_frame_and_bad_image() -> None:
     assert tracker.update([], IMAGE) == []
     with pytest.raises(ValueError, match="expected shape"):
         tracker.update(_scene(0), np.zeros((10, 10), np.uint8))
+
+
+# A motorbike coming towards a 10 fps camera at about 75 km/h (YOLO's boxes in the eval scene
+# sim-speed-01, seed 9000011, frames 713-720): it moves most of its own height every frame, so
+# consecutive boxes overlap with IoU 0.11-0.4.
+FAST_MOTORBIKE = [
+    (194, 508, 270, 720),
+    (246, 435, 318, 640),
+    (286, 372, 355, 566),
+    (318, 330, 378, 497),
+    (346, 289, 404, 446),
+    (367, 258, 419, 401),
+    (390, 232, 439, 365),
+    (408, 210, 452, 326),
+]
+
+
+def _follow(tracker_kwargs: dict[str, float]) -> list[int | None]:
+    tracker = make_tracker("bytetrack", fps=10, **tracker_kwargs)
+    image = np.full((720, 1280, 3), 90, np.uint8)
+    tracker.update([], image)  # on a tracker's very first frame every vehicle is confirmed at once
+    ids = []
+    for box in FAST_MOTORBIKE:
+        out = tracker.update([Detection(ObjectClass.MOTORBIKE, Box(*box), 0.8)], image)
+        ids.append(out[0].track_id if out else None)
+    return ids
+
+
+def test_a_fast_vehicle_is_followed_from_its_second_frame() -> None:
+    ids = _follow({})
+    assert ids[0] is None  # a new vehicle waits for its second frame
+    assert ids[1] is not None and set(ids[1:]) == {ids[1]}, ids
+
+
+def test_without_the_young_track_buffer_the_fast_vehicle_is_picked_up_late() -> None:
+    # ultralytics' plain IoU matching (young_buffer=0): the reason the buffer exists
+    ids = _follow({"young_buffer": 0.0})
+    assert ids[1] is None and ids[2] is None, ids
+
+
+def test_young_buffer_must_not_be_negative() -> None:
+    with pytest.raises(ValueError, match="expected young_buffer >= 0, got -0.1"):
+        make_tracker(young_buffer=-0.1)

@@ -184,3 +184,20 @@ def test_run_scene_smoke() -> None:
     assert red["truth"] >= 1
     assert red["true_positives"] >= 1
     assert red["precision"] >= 0.5
+
+
+def test_speeding_recall_by_true_excess() -> None:
+    """Borderline speeders (5-<10 km/h over) are told apart from clear ones."""
+    truths = [
+        t(Rule.SPEEDING, 10, 1, speed_kmh=67.0, speed_limit_kmh=60.0),  # found
+        t(Rule.SPEEDING, 50, 2, speed_kmh=68.0, speed_limit_kmh=60.0),  # missed
+        t(Rule.SPEEDING, 90, 3, speed_kmh=75.0, speed_limit_kmh=60.0),  # found, 15 over
+        t(Rule.SPEEDING, 130, 4, speed_kmh=95.0, speed_limit_kmh=70.0),  # missed, 25 over
+    ]
+    detected = [d(Rule.SPEEDING, 11, 1, speed_kmh=66.5), d(Rule.SPEEDING, 91, 3, speed_kmh=74.0)]
+    table = rule_table(score(detected, truths, window={Rule.SPEEDING: 30}, end=1000))
+    bands = table["speeding"]["recall_by_excess"]
+    assert {k: (v["truth"], v["found"]) for k, v in bands.items()} == {"5-<10": (2, 1), "10-20": (1, 1), ">20": (1, 0)}
+    assert bands["5-<10"]["recall"] == 0.5 and bands[">20"]["recall"] == 0.0
+    assert "recall_by_excess" not in table.get("red_light", {})
+
