@@ -21,6 +21,12 @@ MODEL_DIR = Path(__file__).with_name("models") / "plate_ocr"
 DEFAULT_MODEL = MODEL_DIR / "vn_plate_ocr.onnx"
 DEFAULT_CONFIG = MODEL_DIR / "plate_config.yaml"
 
+#: The crop is read as it is and padded left and right by 8 % of its width (edge pixels repeated),
+#: and the two reads' character probabilities are averaged. A detector's box often cuts a plate at
+#: its first or last character; the padded view gives that character room. Chosen on synthetic
+#: plates (docs/model-plate-reader.md, "Reading two views").
+DEFAULT_PAD_VIEWS: tuple[float, ...] = (0.0, 0.08)
+
 # A crop wider than this (width / height) is a one-row plate (one-row 520x110 mm = 4.7, two-row
 # car 330x165 mm = 2.0, motorbike 190x140 mm = 1.36); between 2.0 and 3.0 the text decides.
 ONE_ROW_MIN_ASPECT = 3.0
@@ -63,11 +69,20 @@ def _check_crop(crop: object, index: int | None = None) -> np.ndarray:
 
 
 class OnnxPlateReader:
-    """fast-plate-ocr ``LicensePlateRecognizer`` on the shipped ONNX model (or one given)."""
+    """fast-plate-ocr ``LicensePlateRecognizer`` on the shipped ONNX model (or one given).
 
-    def __init__(self, model_path: Path | None = None, config_path: Path | None = None) -> None:
+    ``pad_views``: each crop is read once per entry, padded left and right by that fraction of its
+    width, and the character probabilities of the views are averaged (``DEFAULT_PAD_VIEWS``;
+    ``(0.0,)`` reads the crop once, as fast-plate-ocr does)."""
+
+    def __init__(self, model_path: Path | None = None, config_path: Path | None = None,
+                 pad_views: Sequence[float] = DEFAULT_PAD_VIEWS) -> None:
         import cv2  # noqa: F401  (checked here so a missing OpenCV fails at construction)
         from fast_plate_ocr import LicensePlateRecognizer
+
+        self.pad_views = tuple(float(f) for f in pad_views)
+        if not self.pad_views or any(not 0.0 <= f <= 0.5 for f in self.pad_views):
+            raise ValueError(f"expected one or more pad_views between 0 and 0.5, got {tuple(pad_views)}")
 
         self.model_path = Path(model_path) if model_path else DEFAULT_MODEL
         self.config_path = Path(config_path) if config_path else DEFAULT_CONFIG
@@ -93,13 +108,37 @@ class OnnxPlateReader:
         """Read one BGR crop (uint8, HxWx3 or HxW)."""
         return self.read_many([crop])[0]
 
+    def _probabilities(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        """The model's character probabilities (N x slots*alphabet) for prepared crops, averaged
+        over the ``pad_views`` of each."""
+        import cv2
+        from fast_plate_ocr.core.process import preprocess_image, resize_image
+
+        cfg = self._recognizer.config
+        batch = []
+        for img in images:
+            for f in self.pad_views:
+                p = int(round(f * img.shape[1]))
+                view = cv2.copyMakeBorder(img, 0, 0, p, p, cv2.BORDER_REPLICATE) if p else img
+                batch.append(resize_image(view, cfg.img_height, cfg.img_width, image_color_mode=cfg.image_color_mode,
+                                          keep_aspect_ratio=cfg.keep_aspect_ratio,
+                                          interpolation_method=cfg.interpolation, padding_color=cfg.padding_color))
+        x = preprocess_image(np.stack(batch))
+        out = self._recognizer.model.run([self._recognizer.plate_output_name], {"input": x})[0]
+        return np.asarray(out, dtype=np.float32).reshape(len(images), len(self.pad_views), -1).mean(axis=1)
+
     def read_many(self, crops: Sequence[np.ndarray]) -> list[PlateRead]:
         """Read a batch of BGR crops in one model call; the order is kept."""
+        from fast_plate_ocr.core.process import postprocess_output
+
         if len(crops) == 0:
             return []
         prepared = [self._prepare(_check_crop(c, i)) for i, c in enumerate(crops)]
-        preds = self._recognizer.run(prepared, return_confidence=True, remove_pad_char=True)
-        pad = self._recognizer.config.pad_char
+        cfg = self._recognizer.config
+        preds = postprocess_output(model_output=self._probabilities(prepared), max_plate_slots=cfg.max_plate_slots,
+                                   model_alphabet=cfg.alphabet, pad_char=cfg.pad_char, remove_pad_char=True,
+                                   return_confidence=True)
+        pad = cfg.pad_char
         reads = []
         for crop, pred in zip(crops, preds, strict=True):
             raw = pred.plate.replace(pad, "")

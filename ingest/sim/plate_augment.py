@@ -42,6 +42,8 @@ class AugmentOptions:
     inside_p_one_row: float = 0.4
     light_p: float = 0.6  # the real typeface: glyphs widened, stems kept at the font's width
     open_four_p: float = 0.6  # the real "4": its stem does not reach the top
+    slant_p: float = 0.15  # italic characters, as on many older plates (Hanoi's 29-/30- series)
+    slant: tuple[float, float] = (0.1, 0.27)  # lean per unit of height (about 6-15 degrees)
 
 
 def _u(rng: np.random.Generator, lo: float, hi: float) -> float:
@@ -64,8 +66,10 @@ def _plate_surface(plate: SimPlate, rng: np.random.Generator, height: int, opt: 
     # The real typeface (stage 8): wide characters with light strokes, and a "4" open at the top.
     keep_weight = bool(rng.random() < opt.light_p)
     open_four = bool(rng.random() < opt.open_four_p)
+    slant = _u(rng, *opt.slant) if rng.random() < opt.slant_p else 0.0
     img = render_plate(plate, height, font=font, squeeze=squeeze, text_scale=text_scale, tight_gap=tight_gap,
-                       stroke=stroke, two_row_cap=two_row_cap, keep_weight=keep_weight, open_four=open_four)
+                       stroke=stroke, two_row_cap=two_row_cap, keep_weight=keep_weight, open_four=open_four,
+                       slant=slant)
     img = img.astype(np.float32)
     h, w = img.shape[:2]
 

@@ -285,6 +285,7 @@ def _draw_row(
     tight_gap: float | None = None,
     keep_weight: bool = False,
     open_four: bool = False,
+    slant: float = 0.0,
 ) -> None:
     """Draw ``row`` into ``mask`` across ``fill`` of the box (x0, y0, x1, y1), evenly spaced.
 
@@ -293,10 +294,20 @@ def _draw_row(
     letters and digits are widened instead, as on real plates, whose wide, bold characters stand
     close together; the dash and the dot keep their own width. ``keep_weight`` keeps the stems of
     widened glyphs at the font's width (real plates: wide characters, light strokes) instead of
-    widening them with the glyph; ``open_four`` draws the real plate's open-top "4".
+    widening them with the glyph; ``open_four`` draws the real plate's open-top "4". ``slant``
+    leans the row to the right by that much per unit of height (an italic face), about the row's
+    middle so that it stays in its box.
     """
     x0, y0, x1, y1 = box
     cap = y1 - y0
+    if slant:
+        row_mask = np.zeros_like(mask)
+        _draw_row(row_mask, row, font, box, squeeze, fill, tight_gap, keep_weight, open_four)
+        band = row_mask[y0:y1]
+        shear = np.float32([[1, -slant, slant * cap / 2], [0, 1, 0]])  # the top moves right
+        band = cv2.warpAffine(band, shear, (band.shape[1], band.shape[0]), flags=cv2.INTER_LINEAR)
+        np.maximum(mask[y0:y1], band, out=mask[y0:y1])
+        return
     glyphs = [_open_four(_glyph(font, ch, cap)) if open_four and ch == "4" else _glyph(font, ch, cap)
               for ch in row]
     widths = [g.shape[1] * squeeze for g in glyphs]
@@ -347,6 +358,7 @@ def render_plate(
     two_row_cap: float = 0.34,
     keep_weight: bool = False,
     open_four: bool = False,
+    slant: float = 0.0,
 ) -> np.ndarray:
     """Clean front view of ``plate`` as a BGR uint8 image ``height_px`` high, at the plate's true
     aspect ratio (one-row 520x110 mm, two-row car 330x165 mm, motorbike 190x140 mm).
@@ -360,7 +372,8 @@ def render_plate(
     height of each row of a two-row plate as a fraction of the plate height (real motorbike
     plates: about 0.37–0.40, rows close together). ``keep_weight`` keeps the stems of glyphs
     widened by ``tight_gap`` at the font's width (the real typeface: wide characters, light
-    strokes); ``open_four`` draws the real plate's "4", whose stem does not reach the top.
+    strokes); ``open_four`` draws the real plate's "4", whose stem does not reach the top;
+    ``slant`` (0–0.3) leans the characters like the italic face of some older plates (e.g. Hanoi's).
     """
     if height_px < 8:
         raise ValueError(f"expected height_px >= 8, got {height_px}")
@@ -388,7 +401,7 @@ def render_plate(
         cap = int(round(76 * px * text_scale))
         y0 = int(round((H - cap) / 2))
         _draw_row(mask, rows[0], font, (int(margin_x), y0, int(W - margin_x), y0 + cap), squeeze,
-                  tight_gap=tight_gap, keep_weight=keep_weight, open_four=open_four)
+                  tight_gap=tight_gap, keep_weight=keep_weight, open_four=open_four, slant=slant)
     else:
         cap = int(round(h_mm * two_row_cap * px * text_scale))
         # taller rows stand closer together: 0.11 of the height apart at cap 0.34, 0.062 at 0.40
@@ -398,7 +411,7 @@ def render_plate(
             y0 = int(round(top + i * (cap + gap)))
             fill = 0.97 if i else 0.97 - 0.15 * (1.1 - text_scale) / 0.4
             _draw_row(mask, row, font, (int(margin_x), y0, int(W - margin_x), y0 + cap), squeeze, fill,
-                      tight_gap=tight_gap, keep_weight=keep_weight, open_four=open_four)
+                      tight_gap=tight_gap, keep_weight=keep_weight, open_four=open_four, slant=slant)
 
     if stroke:
         k = int(round(abs(stroke) * cap))

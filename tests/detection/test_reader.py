@@ -61,6 +61,36 @@ def test_read_many_matches_single_reads_in_order(reader):
     assert reader.read_many([]) == []
 
 
+def test_one_view_is_fast_plate_ocrs_own_read():
+    """With one unpadded view the reader's own batching and decoding give exactly what
+    fast-plate-ocr's ``LicensePlateRecognizer.run`` gives (text and confidences)."""
+    import cv2
+
+    single = OnnxPlateReader(pad_views=(0.0,))
+    for plate in FIXED:
+        crop = _crop(plate)
+        ours = single.read(crop)
+        theirs = single._recognizer.run(cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY), return_confidence=True)[0]
+        assert ours.text == theirs.plate.replace("_", "")
+        assert ours.char_confidences == pytest.approx(list(theirs.char_probs[: len(ours.text)]), abs=1e-6)
+
+
+def test_views_are_averaged(reader):
+    """The default reader averages the probabilities of the crop and of its padded copy."""
+    crops = [reader._prepare(_crop(p)) for p in FIXED[:3]]
+    plain = OnnxPlateReader(pad_views=(0.0,))._probabilities(crops)
+    padded = OnnxPlateReader(pad_views=(0.08,))._probabilities(crops)
+    assert reader.pad_views == (0.0, 0.08)
+    assert not np.allclose(plain, padded)  # the padded view is a different input
+    assert reader._probabilities(crops) == pytest.approx((plain + padded) / 2, abs=1e-5)
+
+
+@pytest.mark.parametrize("views", [(), (0.6,), (-0.1, 0.0)])
+def test_bad_pad_views_are_refused(views):
+    with pytest.raises(ValueError, match="expected one or more pad_views between 0 and 0.5"):
+        OnnxPlateReader(pad_views=views)
+
+
 def test_invalid_read_is_flagged_not_corrected(reader):
     noise = np.random.default_rng(0).integers(0, 256, (40, 120, 3), dtype=np.uint8)
     read = reader.read(noise)

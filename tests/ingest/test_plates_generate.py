@@ -206,3 +206,24 @@ def test_keep_weight_keeps_the_outer_edges_of_the_text(font):
     assert _median_run(_ink(light)) < _median_run(_ink(wide))
     assert _median_run(_ink(light)) == pytest.approx(own, abs=1.5)
     assert outer_edges(light) == pytest.approx(outer_edges(wide), abs=0.5)
+
+
+def test_slant_leans_each_row_to_the_right_and_keeps_it_on_the_plate():
+    """Italic plates (Hanoi's older series): the tops of the characters move right, the bottoms
+    left, about each row's middle, and no ink leaves the plate."""
+    plate = SimPlate("29E112222", "29-E1 / 122.22", Layout.TWO_ROW, PlateColour.WHITE, PlateKind.MOTORBIKE)
+
+    def lean(img: np.ndarray) -> float:
+        ink = _ink(img)
+        rows = np.flatnonzero(ink.any(axis=1))
+        top, bottom = rows[0], rows[-1]
+        cap = (bottom - top) // 2  # the upper row spans about the top half of the text
+        upper = ink[top : top + cap // 3]
+        lower = ink[top + 2 * cap // 3 : top + cap]
+        return float(np.flatnonzero(upper.any(axis=0)).mean() - np.flatnonzero(lower.any(axis=0)).mean())
+
+    upright = render_plate(plate, 200, border=False)
+    italic = render_plate(plate, 200, border=False, slant=0.22)
+    assert lean(italic) > lean(upright) + 5  # pixels, at a 200 px plate
+    assert _ink(italic).sum() == pytest.approx(_ink(upright).sum(), rel=0.05)  # nothing cut off
+    assert not _ink(italic)[:, :3].any() and not _ink(italic)[:, -3:].any()
