@@ -12,6 +12,7 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -27,6 +28,7 @@ class PlateEvalResult:
     valid_reads: float
     ms_per_plate: float
     errors: list[dict[str, str]]
+    audited: dict[str, Any] | None = None  # the same, against labels corrected by an audit
 
     def as_dict(self, *, with_errors: bool = False) -> dict:
         d = {
@@ -37,9 +39,30 @@ class PlateEvalResult:
             "valid_reads": round(self.valid_reads, 4),
             "ms_per_plate": round(self.ms_per_plate, 3),
         }
+        if self.audited is not None:
+            d["audited"] = self.audited
         if with_errors:
             d["errors"] = self.errors
         return d
+
+
+def read_corrections(path: Path) -> dict[str, tuple[str, str]]:
+    """A label audit: CSV with ``image_path``, ``label`` (as in labels.csv) and ``photo_shows``
+    (what the photo shows), -> image_path -> (label, photo_shows). Errors name the line."""
+    with path.open(newline="") as f:
+        reader = csv.DictReader(f)
+        missing = {"image_path", "label", "photo_shows"} - set(reader.fieldnames or [])
+        if missing:
+            raise click.ClickException(f"expected columns image_path, label, photo_shows in {path}, "
+                                       f"missing {sorted(missing)}")
+        out: dict[str, tuple[str, str]] = {}
+        for i, row in enumerate(reader, start=2):
+            seen = normalize(row["photo_shows"])
+            if not seen or row["image_path"] in out:
+                raise click.ClickException(f"{path} line {i}: expected a new image_path and a plate text, "
+                                           f"got {row['image_path']!r}, {row['photo_shows']!r}")
+            out[row["image_path"]] = (normalize(row["label"]), seen)
+    return out
 
 
 def _edit_distance(a: str, b: str) -> int:
@@ -72,9 +95,13 @@ def read_labels(folder: Path) -> list[dict[str, str]]:
 
 def evaluate_plates(
     folder: Path, *, limit: int | None = None, model: Path | None = None, config: Path | None = None,
-    batch_size: int = 32,
+    batch_size: int = 32, corrections: dict[str, tuple[str, str]] | None = None,
 ) -> PlateEvalResult:
-    """Read every crop listed in ``folder/labels.csv`` and compare with ``plate_text``."""
+    """Read every crop listed in ``folder/labels.csv`` and compare with ``plate_text``.
+
+    With ``corrections`` (``read_corrections``) the result also scores the reads against the
+    audited labels (``audited``); a correction whose ``label`` no longer matches labels.csv is
+    refused, so an audit cannot silently apply to a changed data set."""
     import cv2
 
     from detection.reader import OnnxPlateReader, infer_layout
@@ -111,6 +138,24 @@ def evaluate_plates(
                 {"image_path": row["image_path"], "truth": truth, "read": read.text, "layout": layout}
             )
     n = len(reads)
+    audited = None
+    if corrections is not None:
+        by_path = {row["image_path"]: truth for row, truth in zip(rows, truths, strict=True)}
+        stale = [p for p, (label, _) in corrections.items() if p in by_path and by_path[p] != label]
+        if stale:
+            raise click.ClickException(f"the label audit does not match labels.csv for {', '.join(stale[:5])}")
+        fixed = [corrections[row["image_path"]][1] if row["image_path"] in corrections else truth
+                 for row, truth in zip(rows, truths, strict=True)]
+        per: dict[str, list[int]] = {}
+        for layout, truth, read in zip(layouts, fixed, reads, strict=True):
+            per.setdefault(layout, [0, 0])
+            per[layout][0] += 1
+            per[layout][1] += read.text == truth
+        audited = {
+            "corrected_labels": sum(row["image_path"] in corrections for row in rows),
+            "exact": round(sum(v[1] for v in per.values()) / n, 4),
+            "exact_per_layout": {k: {"n": v[0], "exact": round(v[1] / v[0], 4)} for k, v in sorted(per.items())},
+        }
     return PlateEvalResult(
         n=n,
         exact=sum(v[1] for v in per_layout.values()) / n,
@@ -121,6 +166,7 @@ def evaluate_plates(
         valid_reads=sum(r.valid for r in reads) / n,
         ms_per_plate=1000 * elapsed / n,
         errors=errors,
+        audited=audited,
     )
 
 
@@ -133,10 +179,14 @@ def evaluate_plates(
 @click.option("--config", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Plate config YAML (default: the shipped one).")
 @click.option("--errors", "show_errors", is_flag=True, help="Also list the wrong reads.")
+@click.option("--corrections", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="A label audit (CSV: image_path, label, photo_shows; e.g. "
+                   "docs/data/vn-plates-real-label-audit.csv): also score against the corrected labels.")
 def group(folder: Path, as_json: bool, limit: int | None, model: Path | None, config: Path | None,
-          show_errors: bool) -> None:
+          show_errors: bool, corrections: Path | None) -> None:
     """Exact match of the plate reader on FOLDER/labels.csv, overall and per layout."""
-    result = evaluate_plates(folder, limit=limit, model=model, config=config)
+    result = evaluate_plates(folder, limit=limit, model=model, config=config,
+                             corrections=read_corrections(corrections) if corrections else None)
     if as_json:
         click.echo(json.dumps(result.as_dict(with_errors=show_errors)))
         return
@@ -147,6 +197,9 @@ def group(folder: Path, as_json: bool, limit: int | None, model: Path | None, co
     click.echo(f"character accuracy {result.char_accuracy:.1%}")
     click.echo(f"valid grammar      {result.valid_reads:.1%}")
     click.echo(f"ms per plate       {result.ms_per_plate:.2f}")
+    if result.audited is not None:
+        audited = result.audited
+        click.echo(f"exact, audited     {audited['exact']:.1%} ({audited['corrected_labels']} labels corrected)")
     if show_errors:
         for e in result.errors:
             click.echo(f"  {e['image_path']}: read {e['read']!r}, truth {e['truth']!r} ({e['layout']})")

@@ -173,3 +173,31 @@ def test_train_command_refuses_bad_settings_before_any_work(tmp_path):
     missing = runner.invoke(group, ["--init-onnx", str(tmp_path / "none.onnx"), "--out", str(tmp_path / "b")])
     assert missing.exit_code != 0 and "none.onnx" in missing.output
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()  # nothing generated
+
+
+def test_eval_scores_against_an_audited_label_too(tmp_path):
+    """A wrong label in labels.csv counts as an error; the audit's correction is scored
+    separately (``audited``), and an audit that no longer matches the labels is refused."""
+    import cv2
+
+    from phatnguoi.commands.eval_plates import group
+
+    plates = FIXED[:3]
+    with (tmp_path / "labels.csv").open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["image_path", "plate_text", "layout"])
+        for i, plate in enumerate(plates):
+            cv2.imwrite(str(tmp_path / f"{i}.png"), _crop(plate))
+            label = "59X723456" if i == 1 else plate.text  # the label has 7 where the plate has 1
+            w.writerow([f"{i}.png", label, plate.layout.value])
+    audit = tmp_path / "audit.csv"
+    audit.write_text("image_path,label,photo_shows\n1.png,59X723456,59-X1 234.56\n")
+    result = CliRunner().invoke(group, [str(tmp_path), "--json", "--corrections", str(audit)])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output.strip().splitlines()[-1])
+    assert report["exact"] == pytest.approx(2 / 3, abs=1e-4)
+    assert report["audited"]["corrected_labels"] == 1 and report["audited"]["exact"] == 1.0
+    stale = tmp_path / "stale.csv"
+    stale.write_text("image_path,label,photo_shows\n1.png,59X000000,59X123456\n")
+    refused = CliRunner().invoke(group, [str(tmp_path), "--json", "--corrections", str(stale)])
+    assert refused.exit_code != 0 and "does not match labels.csv for 1.png" in refused.output
