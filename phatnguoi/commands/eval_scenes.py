@@ -541,6 +541,18 @@ def _parse_rates(values: Sequence[str]) -> dict[str, float]:
     return rates
 
 
+def load_cameras(camera_ids: Sequence[str]) -> list[CameraConfig]:
+    """Camera files by id (``ingest/cameras/<id>.yaml``) or path; an unknown id names the known ones."""
+    cameras = []
+    for cid in camera_ids:
+        path = Path(cid) if cid.endswith(".yaml") else CAMERA_DIR / f"{cid}.yaml"
+        if not path.is_file():
+            known = ", ".join(sorted(p.stem for p in CAMERA_DIR.glob("*.yaml")))
+            raise click.BadParameter(f"unknown camera {cid!r}; known cameras: {known}")
+        cameras.append(load_camera(path))
+    return cameras
+
+
 @click.command(name="scenes")
 @click.option("--seconds", type=float, default=60.0, show_default=True, help="Scored simulated seconds per scene.")
 @click.option("--seed", "seeds", type=int, multiple=True, default=(EVAL_SEED,), show_default=True,
@@ -573,13 +585,7 @@ def group(
             raise click.BadParameter(
                 f"expected a held-out --seed >= {EVAL_SEED} (training renders lower seeds), got {seed}"
             )
-    cameras = []
-    for cid in camera_ids or DEFAULT_CAMERAS:
-        path = Path(cid) if cid.endswith(".yaml") else CAMERA_DIR / f"{cid}.yaml"
-        if not path.is_file():
-            known = ", ".join(sorted(p.stem for p in CAMERA_DIR.glob("*.yaml")))
-            raise click.BadParameter(f"unknown camera {cid!r}; known cameras: {known}")
-        cameras.append(load_camera(path))
+    cameras = load_cameras(camera_ids or DEFAULT_CAMERAS)
     os.environ.setdefault("YOLO_OFFLINE", "1")
     result = evaluate(
         cameras, seeds, seconds=seconds, realism=realism, oracle=oracle, rates=_parse_rates(rate_values),
