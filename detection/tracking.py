@@ -42,9 +42,6 @@ _REFERENCE_FPS = 30.0
 YOUNG_BUFFER = 0.6
 #: A track is young until it has been updated this many times (its Kalman filter knows no speed yet).
 YOUNG_UPDATES = 5
-#: The cost below which ultralytics' ByteTrack confirms a new track with its second detection
-#: (``BYTETracker._unconfirmed_association``: ``linear_assignment(dists, thresh=0.7)``).
-UNCONFIRMED_MATCH_COST = 0.7
 
 
 class Tracker:
@@ -112,9 +109,7 @@ def _young_buffer_class(base: type) -> type:
             dists = super().get_dists(tracks, detections)
             if not len(tracks) or not len(detections) or self.young_buffer <= 0:
                 return dists
-            # "unmatched" by the stricter of ByteTrack's two thresholds: the first association
-            # takes cost < match_thresh, the one that confirms a new track cost < 0.7
-            unmatched = dists >= min(self.args.match_thresh, UNCONFIRMED_MATCH_COST)
+            unmatched = dists >= self.args.match_thresh
             rows = [
                 i for i, t in enumerate(tracks) if t.tracklet_len < YOUNG_UPDATES and unmatched[i].all()
             ]
@@ -123,11 +118,10 @@ def _young_buffer_class(base: type) -> type:
                 return dists
             a = _grow(np.array([tracks[i].xyxy for i in rows], dtype=np.float64), self.young_buffer)
             b = _grow(np.array([detections[j].xyxy for j in cols], dtype=np.float64), self.young_buffer)
-            # Not fused with the detection's score: a small far vehicle is detected with 0.4-0.6,
-            # and IoU x score could then never pass the 0.7 cost that confirms a new track, however
-            # well the boxes line up (the detection already passed track_high_thresh to be here).
-            block = np.ix_(rows, cols)
-            dists[block] = np.minimum(dists[block], 1 - bbox_ioa(a, b, iou=True))
+            similarity = bbox_ioa(a, b, iou=True)
+            if self.args.fuse_score:
+                similarity = similarity * np.array([detections[j].score for j in cols])[None, :]
+            dists[np.ix_(rows, cols)] = 1 - similarity
             return dists
 
     YoungBuffered.__name__ = f"YoungBuffered{base.__name__}"

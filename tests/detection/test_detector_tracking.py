@@ -124,27 +124,3 @@ def test_without_the_young_track_buffer_the_fast_vehicle_is_picked_up_late() -> 
 def test_young_buffer_must_not_be_negative() -> None:
     with pytest.raises(ValueError, match="expected young_buffer >= 0, got -0.1"):
         make_tracker(young_buffer=-0.1)
-
-
-# A small motorbike far away coming towards the camera (sim-speed-01, seed 9000011, frames 430-434),
-# detected with confidence 0.39-0.63: consecutive boxes overlap with IoU about 0.4.
-FAR_MOTORBIKE = [
-    ((752, 141, 784, 222), 0.61),
-    ((759, 158, 791, 245), 0.43),
-    ((768, 173, 803, 270), 0.39),
-    ((777, 195, 818, 302), 0.63),
-    ((790, 221, 835, 333), 0.52),
-]
-
-
-def test_a_faint_far_vehicle_is_confirmed_on_its_second_frame() -> None:
-    """ByteTrack confirms a new track only below cost 0.7, and fuses the cost with the detection's
-    score: IoU 0.4 x score 0.43 could never pass. The young track's second chance does not fuse."""
-    tracker = make_tracker("bytetrack", fps=10)
-    image = np.full((720, 1280, 3), 90, np.uint8)
-    tracker.update([], image)
-    ids = []
-    for box, score in FAR_MOTORBIKE:
-        out = tracker.update([Detection(ObjectClass.MOTORBIKE, Box(*box), score)], image)
-        ids.append(out[0].track_id if out else None)
-    assert ids[0] is None and ids[1] is not None and set(ids[1:]) == {ids[1]}, ids
