@@ -345,9 +345,19 @@ def no_stopping(track: Track, scene: Scene) -> Decision | None:
     return None
 
 
-def _line_crossing(track: Track, line: tuple[Point, Point]) -> tuple[int, Point, int] | None:
-    """(t_ns, world point, sequence) of the first crossing of ``line`` (either direction)."""
+def _midpoint(line: tuple[Point, Point]) -> Point:
+    (x1, y1), (x2, y2) = line
+    return ((x1 + x2) / 2, (y1 + y2) / 2)
+
+
+def _line_crossing(
+    track: Track, line: tuple[Point, Point], from_side: float | None = None
+) -> tuple[int, Point, int] | None:
+    """(t_ns, world point, sequence) of the first crossing of ``line``: in either direction, or
+    only from the side whose ``side()`` sign is ``from_side``."""
     for a, b in zip(track.points, track.points[1:], strict=False):
+        if from_side is not None and np.sign(side(line, a.image)) != from_side:
+            continue
         f = _crossing(line, a, b, 0.05)
         if f is not None:
             world = tuple(np.add(a.world, f * np.subtract(b.world, a.world)))
@@ -467,15 +477,19 @@ def measure_speed(track: Track, scene: Scene) -> SpeedEstimate | None:
     seg = scene.camera.speed
     if seg is None:
         return None
-    exit_ = _line_crossing(track, seg.exit)
+    # the segment runs from the entry line to the exit line: a vehicle is timed only when it
+    # leaves through the exit line from the entry side (one driving the other way, e.g. against
+    # the flow, crosses it from beyond and is not timed), and only inside the segment
+    beyond_entry = np.sign(side(seg.entry, _midpoint(seg.exit)))
+    before_exit = np.sign(side(seg.exit, _midpoint(seg.entry)))
+    exit_ = _line_crossing(track, seg.exit, from_side=before_exit)
     if exit_ is None:
         return None
     entry = _line_crossing(track, seg.entry)
     if entry is None or entry[0] >= exit_[0]:
-        (ex1, ey1), (ex2, ey2) = seg.exit
-        inside = np.sign(side(seg.entry, ((ex1 + ex2) / 2, (ey1 + ey2) / 2)))
         first = next(
-            (p for p in track.points if p.t_ns < exit_[0] and np.sign(side(seg.entry, p.image)) == inside),
+            (p for p in track.points if p.t_ns < exit_[0] and np.sign(side(seg.entry, p.image)) == beyond_entry
+             and np.sign(side(seg.exit, p.image)) == before_exit),
             None,
         )
         if first is None:

@@ -339,6 +339,21 @@ def test_speeding_timed_from_first_point_when_entry_not_seen(name, y0, fires):
 
 
 @pytest.mark.parametrize(
+    "name, path",
+    [
+        # 72 km/h the wrong way through the whole segment: crosses the exit line from beyond it
+        ("against the segment, all of it", [(420, 60 + 40 * i) for i in range(17)]),
+        # coming from far beyond the exit line towards it: the stretch before the exit line is
+        # not the segment (a wrong-way motorbike on the eval scene was timed there at 71.6 km/h)
+        ("against the segment, seen from beyond the exit line", [(420, 20 + 40 * i) for i in range(6)]),
+    ],
+)
+def test_a_vehicle_driving_the_segment_backwards_is_not_timed(name, path):
+    assert measure_speed(track(path), Scene(camera())) is None
+    assert speeding(track(path), Scene(camera())) is None
+
+
+@pytest.mark.parametrize(
     "cls, over, label, ref",
     [
         (V.CAR, 4.99, None, None),
