@@ -44,7 +44,8 @@ models: $(STAMP)
 	$(BIN)/phatnguoi train plates --init-onnx runs/reader_stage3.onnx --n 16000 --seed 11 --epochs 4 --lr 3e-4 --out runs/plate_stage4
 	$(BIN)/phatnguoi train plates --init-onnx "$$(ls runs/plate_stage4/checkpoints/*/best.onnx | head -1)" --out runs/plate_stage5 && $(BIN)/phatnguoi train plates --init-onnx "$$(ls runs/plate_stage5/checkpoints/*/best.onnx | head -1)" --n 16000 --seed 31 --epochs 3 --lr 2e-4 --out runs/plate_stage7
 	$(BIN)/phatnguoi train plates --init-onnx "$$(ls runs/plate_stage7/checkpoints/*/best.onnx | head -1)" --n 24000 --seed 51 --epochs 3 --lr 2e-4 --out runs/plate_stage9
-	$(BIN)/phatnguoi train plates --init-onnx "$$(ls runs/plate_stage9/checkpoints/*/best.onnx | head -1)" --n 24000 --seed 61 --epochs 3 --lr 2e-4 --out runs/plate_stage10 --install
+	$(BIN)/phatnguoi train plates --init-onnx "$$(ls runs/plate_stage9/checkpoints/*/best.onnx | head -1)" --n 24000 --seed 61 --epochs 3 --lr 2e-4 --out runs/plate_stage10
+	$(BIN)/phatnguoi train plates --init-onnx "$$(ls runs/plate_stage10/checkpoints/*/best.onnx | head -1)" --n 24000 --seed 71 --epochs 3 --lr 2e-4 --out runs/plate_stage11 --install
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
