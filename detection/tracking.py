@@ -121,7 +121,7 @@ def _young_buffer_class(base: type) -> type:
             similarity = bbox_ioa(a, b, iou=True)
             if self.args.fuse_score:
                 similarity = similarity * np.array([detections[j].score for j in cols])[None, :]
-            dists[np.ix_(rows, cols)] = 1 - similarity
+            dists[np.ix_(np.asarray(rows, dtype=np.intp), cols)] = 1 - similarity
             return dists
 
     YoungBuffered.__name__ = f"YoungBuffered{base.__name__}"

@@ -304,7 +304,7 @@ def _draw_row(
         row_mask = np.zeros_like(mask)
         _draw_row(row_mask, row, font, box, squeeze, fill, tight_gap, keep_weight, open_four)
         band = row_mask[y0:y1]
-        shear = np.float32([[1, -slant, slant * cap / 2], [0, 1, 0]])  # the top moves right
+        shear = np.array([[1, -slant, slant * cap / 2], [0, 1, 0]], dtype=np.float32)  # the top moves right
         band = cv2.warpAffine(band, shear, (band.shape[1], band.shape[0]), flags=cv2.INTER_LINEAR)
         np.maximum(mask[y0:y1], band, out=mask[y0:y1])
         return

@@ -158,7 +158,7 @@ def group(camera_id: str, seeds: tuple[int, ...], seconds: float, speeding_rate:
     timed: list[dict] = []
     for seed in seeds:
         timed += timed_vehicles(camera, seed=seed, seconds=seconds, speeding_rate=speeding_rate, detector=detector)
-    result = {"camera": camera_id, "seeds": list(seeds), "seconds": seconds, "tracks": len(timed),
+    result: dict[str, Any] = {"camera": camera_id, "seeds": list(seeds), "seconds": seconds, "tracks": len(timed),
               "z": RuleSettings().speed_z, "floors": calibration(timed, camera, list(floors), RuleSettings().speed_z)}
     if as_json:
         click.echo(json.dumps(result))
