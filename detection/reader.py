@@ -2,8 +2,10 @@
 
 This is the only module that imports fast_plate_ocr. ``OnnxPlateReader`` runs the model the
 project trained and ships in ``detection/models/plate_ocr/`` with fast-plate-ocr's
-``LicensePlateRecognizer`` (ONNX Runtime, CPU). The text is normalised (letters and digits); it is
-never corrected: ``valid`` says whether it fits the Vietnamese plate grammar.
+``LicensePlateRecognizer`` (ONNX Runtime, CPU), using its session, its plate config and its pre-
+and post-processing, but batching the views of each crop itself (``DEFAULT_PAD_VIEWS``). The text is
+normalised (letters and digits); it is never corrected: ``valid`` says whether it fits the
+Vietnamese plate grammar.
 """
 
 from __future__ import annotations
