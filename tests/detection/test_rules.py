@@ -341,8 +341,9 @@ def test_speeding_timed_from_first_point_when_entry_not_seen(name, y0, fires):
 @pytest.mark.parametrize(
     "name, path",
     [
-        # 72 km/h the wrong way through the whole segment: crosses the exit line from beyond it
-        ("against the segment, all of it", [(420, 60 + 40 * i) for i in range(17)]),
+        # 72 km/h the wrong way, in view from the top of the frame to the bottom: crosses the exit
+        # line from beyond it, then the entry line
+        ("against the segment, all of it", [(420, 40 * i) for i in range(19)]),
         # coming from far beyond the exit line towards it: the stretch before the exit line is
         # not the segment (a wrong-way motorbike on the eval scene was timed there at 71.6 km/h)
         ("against the segment, seen from beyond the exit line", [(420, 20 + 40 * i) for i in range(6)]),
