@@ -37,8 +37,9 @@ KINDS: dict[str, str] = {"bytetrack": "bytetrack.yaml", "botsort": "botsort.yaml
 _REFERENCE_FPS = 30.0
 
 #: How much a young track's box and the detections are widened (times their width and height, on
-#: each side) before their IoU is taken; see :func:`_young_buffer_class`. Measured on the eval
-#: scenes at 10 fps (docs/rules.md, "Tracking fast vehicles").
+#: each side) before their IoU is taken; see :func:`_young_buffer_class`. Only 0.6 and 0 (off) were
+#: compared, on an eval scene at 10 fps (docs/rules.md, "Tracking fast vehicles"); other values
+#: were not tried.
 YOUNG_BUFFER = 0.6
 #: A track is young until it has been updated this many times (its Kalman filter knows no speed yet).
 YOUNG_UPDATES = 5

@@ -65,6 +65,20 @@ def read_corrections(path: Path) -> dict[str, tuple[str, str]]:
     return out
 
 
+def _exact_per_layout(layouts: list[str], truths: list[str], reads: list[Any]) -> dict[str, list[int]]:
+    """layout -> [plates, exact reads]."""
+    per: dict[str, list[int]] = {}
+    for layout, truth, read in zip(layouts, truths, reads, strict=True):
+        per.setdefault(layout, [0, 0])
+        per[layout][0] += 1
+        per[layout][1] += read.text == truth
+    return per
+
+
+def _as_table(per: dict[str, list[int]]) -> dict[str, dict[str, float]]:
+    return {k: {"n": v[0], "exact": round(v[1] / v[0], 4)} for k, v in sorted(per.items())}
+
+
 def _edit_distance(a: str, b: str) -> int:
     prev = list(range(len(b) + 1))
     for i, ca in enumerate(a, 1):
@@ -123,17 +137,13 @@ def evaluate_plates(
         reads.extend(reader.read_many(crops[start : start + batch_size]))
     elapsed = time.perf_counter() - started
 
-    per_layout: dict[str, list[int]] = {}
+    per_layout = _exact_per_layout(layouts, truths, reads)
     errors_total = chars_total = 0
     errors = []
     for row, truth, layout, read in zip(rows, truths, layouts, reads, strict=True):
-        ok = read.text == truth
-        per_layout.setdefault(layout, [0, 0])
-        per_layout[layout][0] += 1
-        per_layout[layout][1] += ok
         errors_total += _edit_distance(read.text, truth)
         chars_total += len(truth)
-        if not ok:
+        if read.text != truth:
             errors.append(
                 {"image_path": row["image_path"], "truth": truth, "read": read.text, "layout": layout}
             )
@@ -146,22 +156,16 @@ def evaluate_plates(
             raise click.ClickException(f"the label audit does not match labels.csv for {', '.join(stale[:5])}")
         fixed = [corrections[row["image_path"]][1] if row["image_path"] in corrections else truth
                  for row, truth in zip(rows, truths, strict=True)]
-        per: dict[str, list[int]] = {}
-        for layout, truth, read in zip(layouts, fixed, reads, strict=True):
-            per.setdefault(layout, [0, 0])
-            per[layout][0] += 1
-            per[layout][1] += read.text == truth
+        per = _exact_per_layout(layouts, fixed, reads)
         audited = {
             "corrected_labels": sum(row["image_path"] in corrections for row in rows),
             "exact": round(sum(v[1] for v in per.values()) / n, 4),
-            "exact_per_layout": {k: {"n": v[0], "exact": round(v[1] / v[0], 4)} for k, v in sorted(per.items())},
+            "exact_per_layout": _as_table(per),
         }
     return PlateEvalResult(
         n=n,
         exact=sum(v[1] for v in per_layout.values()) / n,
-        exact_per_layout={
-            k: {"n": v[0], "exact": round(v[1] / v[0], 4)} for k, v in sorted(per_layout.items())
-        },
+        exact_per_layout=_as_table(per_layout),
         char_accuracy=max(0.0, 1 - errors_total / max(1, chars_total)),
         valid_reads=sum(r.valid for r in reads) / n,
         ms_per_plate=1000 * elapsed / n,

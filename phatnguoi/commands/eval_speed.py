@@ -26,22 +26,10 @@ from typing import Any
 import click
 import numpy as np
 
+from detection.fakes import ScriptedReader
+from detection.types import Box
 from phatnguoi.commands.eval_scenes import _iou, wilson
 from phatnguoi.commands.train_detector import EVAL_SEED
-
-
-class _NoReader:
-    """Plates play no part in the speed: read nothing, quickly."""
-
-    version = "none"
-
-    def read_many(self, crops: list[np.ndarray]) -> list[Any]:
-        from detection.types import PlateRead
-
-        return [PlateRead(text="", char_confidences=(), layout="one-row", valid=False) for _ in crops]
-
-    def read(self, crop: np.ndarray) -> Any:
-        return self.read_many([crop])[0]
 
 
 def timed_vehicles(camera: Any, *, seed: int, seconds: float, speeding_rate: float, detector: Any) -> list[dict]:
@@ -59,7 +47,8 @@ def timed_vehicles(camera: Any, *, seed: int, seconds: float, speeding_rate: flo
     tracks: dict[str, Any] = {}
     truth: dict[int, dict[int, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="eval-speed-") as tmp:
-        stage = DetectionStage({camera.id: camera}, detector=detector, reader=_NoReader(),
+        # plates play no part in the speed: a reader that reads nothing, quickly
+        stage = DetectionStage({camera.id: camera}, detector=detector, reader=ScriptedReader(""),
                                store=FileEvidenceStore(Path(tmp)), signing_key=b"eval-speed-not-a-secret-key",
                                tracker_factory=lambda cam: make_tracker("bytetrack", fps=cam.fps),
                                model_versions={"detector": "yolo", "reader": "none"})
@@ -76,22 +65,16 @@ def timed_vehicles(camera: Any, *, seed: int, seconds: float, speeding_rate: flo
     for t in tracks.values():
         votes: Counter[int] = Counter()
         for p in t.points:
-            best = max(truth.get(p.sequence, {}).values(), default=None,
-                       key=lambda v: _iou(p.box, _box(v.box)))
-            if best is not None and _iou(p.box, _box(best.box)) >= 0.3:
-                votes[best.track_id] += 1
+            score, vid = max(((_iou(p.box, Box(*v.box)), v.track_id) for v in truth.get(p.sequence, {}).values()),
+                             default=(0.0, -1))
+            if score >= 0.3:
+                votes[vid] += 1
         if not votes or votes.most_common(1)[0][1] < len(t.points) / 2:
             continue
         vid = votes.most_common(1)[0][0]
         out.append({"track": t, "vehicle": vid,
                     "speeds": {s: v[vid].speed_kmh for s, v in truth.items() if vid in v}})
     return out
-
-
-def _box(xyxy: tuple[float, float, float, float]) -> Any:
-    from detection.types import Box
-
-    return Box(*xyxy)
 
 
 def calibration(timed: list[dict], camera: Any, floors: list[float], z: float) -> dict[str, Any]:
