@@ -301,9 +301,8 @@ def _draw_row(
     x0, y0, x1, y1 = box
     cap = y1 - y0
     if slant:
-        row_mask = np.zeros_like(mask)
-        _draw_row(row_mask, row, font, box, squeeze, fill, tight_gap, keep_weight, open_four)
-        band = row_mask[y0:y1]
+        band = np.zeros_like(mask[y0:y1])  # the row alone, drawn upright, then sheared into place
+        _draw_row(band, row, font, (x0, 0, x1, cap), squeeze, fill, tight_gap, keep_weight, open_four)
         shear = np.array([[1, -slant, slant * cap / 2], [0, 1, 0]], dtype=np.float32)  # the top moves right
         band = cv2.warpAffine(band, shear, (band.shape[1], band.shape[0]), flags=cv2.INTER_LINEAR)
         np.maximum(mask[y0:y1], band, out=mask[y0:y1])
