@@ -75,9 +75,9 @@ class RuleSettings:
     speed_calibration_floor: float = 0.005  # relative scale error assumed even when the checks agree better
     # floors the trajectory's own uncertainty with the detector's box-bottom error (px, one standard
     # deviation at each end of the stretch). Calibrated with `phatnguoi eval speed` on seeds
-    # 9500001-9500003 (219 vehicles timed, docs/rules.md): the smallest floor whose lower bound
+    # 9500001-9500003 (215 vehicles timed, docs/rules.md): the smallest floor whose lower bound
     # holds the true speed at least 95 % of the time even at the bottom of its 95 % interval.
-    # (speeding@3 used 6 px, YOLO's per-box sd, which overstated sigma about twofold.)
+    # (speeding@3 used 6 px, YOLO's per-box sd, which overstated sigma about 2.7-fold.)
     speed_box_jitter_px: float = 3.0
 
 
