@@ -109,6 +109,16 @@ class StageSettings:
     bottom_margin_px: float = 10.0
     dedupe_window_s: float = 1.0  # same rule, overlapping box, this close in time: one vehicle
     dedupe_iou: float = 0.3
+    # a track born overlapping a live track this much is a second box on the same vehicle
+    twin_iou: float = 0.5
+    # a new track's first point: the last frame's untracked detection overlapping it this much
+    # (both boxes widened by ``birth_buffer`` of their size, as the tracker's young tracks); > 1: off
+    birth_iou: float = 0.3
+    birth_buffer: float = 0.6
+    # a track lost this long before a new track starts where its motion leads (within stitch_m)
+    # is the same vehicle: the new track shares the rules it fired; stitch_s <= 0: off
+    stitch_s: float = 0.5
+    stitch_m: float = 2.5
     check_resolution: bool = True  # the frame must have the camera's configured resolution
     rules: tuple[str, ...] | None = None  # None: every rule
     vote: VoteSettings = VoteSettings()
@@ -158,6 +168,8 @@ class _CameraState:
     pending: list[_Pending] = field(default_factory=list)
     last_sequence: int | None = None
     recent: deque[tuple[Rule, int, Box]] = field(default_factory=lambda: deque(maxlen=64))
+    # the last frame's vehicle detections that no track took: (sequence, t_ns, detections)
+    unclaimed: tuple[int, int, list[Detection]] | None = None
 
 
 class DetectionStage:
@@ -296,6 +308,8 @@ class DetectionStage:
             ),
         )
         self._extend_tracks(state, tracked, frame)
+        taken = {d.box for d in tracked}
+        state.unclaimed = (frame.sequence, t, [d for d in vehicles if d.box not in taken])
         self._read_plates(state, plates, owners, image, frame)
         self._evaluate(state, tracked)
         events = self._emit(state, frame.sequence)
@@ -318,6 +332,7 @@ class DetectionStage:
         if not tracked:
             return
         world = state.camera.to_world([d.box.bottom_centre for d in tracked])
+        born: list[tuple[_TrackState, Box]] = []
         for d, (wx, wy) in zip(tracked, world, strict=True):
             assert d.track_id is not None
             track = state.tracks.get(d.track_id)
@@ -334,6 +349,8 @@ class DetectionStage:
                 )
                 state.tracks[d.track_id] = track
                 self.stats["tracks"] += 1
+                self._add_birth(state, track, d.box, frame)
+                born.append((track, d.box))
             track.classes[VehicleClass(d.cls.value)] += 1
             track.last_sequence = frame.sequence
             if _clipped(d.box, frame.width, frame.height, bottom_margin=self.settings.bottom_margin_px):
@@ -343,6 +360,81 @@ class DetectionStage:
                     frame.sequence, frame.captured_at_ns, d.box.bottom_centre, (float(wx), float(wy)), d.box
                 )
             )
+        for track, box in born:
+            same, why = self._same_vehicle(state, track, box, frame.sequence)
+            if same is not None:
+                track.fired = same.fired  # shared: what one of them fires, the other has fired
+                self.stats[f"{why}_tracks"] += 1
+
+    def _add_birth(self, state: _CameraState, track: _TrackState, box: Box, frame: Frame) -> None:
+        """Give a new track the detection it was born from on the frame before.
+
+        ByteTrack reports a track from its second detection on (the first only makes a tentative
+        track), so every track lost its first frame: time in a lane, the approach to a stop line
+        and the timed stretch all began a frame late. The last frame's detection that no track
+        took and that overlaps the new track's box best (buffered IoU, as the tracker's young
+        tracks, >= ``birth_iou``) is taken as its first point."""
+        if state.unclaimed is None or self.settings.birth_iou > 1:
+            return
+        sequence, t_ns, candidates = state.unclaimed
+        grow = self.settings.birth_buffer
+        best, best_iou = None, self.settings.birth_iou
+        for c in candidates:
+            overlap = _iou(_grown(c.box, grow), _grown(box, grow))
+            if overlap >= best_iou:
+                best, best_iou = c, overlap
+        if best is None:
+            return
+        candidates.remove(best)
+        track.classes[VehicleClass(best.cls.value)] += 1
+        self.stats["births_recovered"] += 1
+        if _clipped(best.box, frame.width, frame.height, bottom_margin=self.settings.bottom_margin_px):
+            return
+        ((wx, wy),) = state.camera.to_world([best.box.bottom_centre])
+        track.points.append(TrackPoint(sequence, t_ns, best.box.bottom_centre, (float(wx), float(wy)), best.box))
+
+    def _same_vehicle(
+        self, state: _CameraState, track: _TrackState, box: Box, sequence: int
+    ) -> tuple[_TrackState | None, str]:
+        """An older track of the vehicle a new track follows, and how it was recognised.
+
+        * ``twin``: a live track the new one was born on top of (IoU >= ``twin_iou`` with its
+          box on this frame or the one before). YOLO sometimes gives one vehicle two boxes just
+          under its NMS overlap (0.7); each became a track, and the twin, living on after the
+          first had fired a rule, fired it again seconds later: a second case for one act.
+        * ``successor``: a track lost at most ``stitch_s`` before the new one's first point, whose
+          motion (the road-plane velocity over its last ``stitch_s``) carried on to that moment
+          lands within ``stitch_m`` of it. ByteTrack loses a fast vehicle near the camera (it
+          moves most of its length between frames) and starts a new track on it.
+
+        The caller makes the two share their fired rules: one act, one violation."""
+        best, best_iou = None, self.settings.twin_iou
+        for other in state.tracks.values():
+            if other is track or not other.points or sequence - other.points[-1].sequence > 1:
+                continue
+            overlap = _iou(other.points[-1].box, box)
+            if overlap >= best_iou:
+                best, best_iou = other, overlap
+        if best is not None or not track.points:
+            return best, "twin"
+        first = track.points[0]
+        window = int(self.settings.stitch_s * 1e9)
+        best_d = self.settings.stitch_m
+        for other in state.tracks.values():
+            if other is track or len(other.points) < 2 or other.last_sequence >= first.sequence:
+                continue
+            last = other.points[-1]
+            if not 0 < first.t_ns - last.t_ns <= window:
+                continue
+            ref = next((q for q in other.points if last.t_ns - q.t_ns <= window), other.points[0])
+            if ref is last:
+                ref = other.points[-2]
+            v = np.subtract(last.world, ref.world) / ((last.t_ns - ref.t_ns) / 1e9)
+            predicted = np.add(last.world, v * ((first.t_ns - last.t_ns) / 1e9))
+            d = float(np.hypot(*np.subtract(first.world, predicted)))
+            if d <= best_d:
+                best, best_d = other, d
+        return best, "successor"
 
     def _read_plates(
         self,
@@ -551,6 +643,12 @@ def _clipped(box: Box, width: int, height: int, margin: float = 2.0, bottom_marg
     """True when the box touches the bottom (within ``bottom_margin``), left or right edge of the
     frame (within ``margin``)."""
     return box.y2 >= height - max(margin, bottom_margin) or box.x1 <= margin or box.x2 >= width - margin
+
+
+def _grown(box: Box, k: float) -> Box:
+    """``box`` widened by ``k`` of its width and height on each side."""
+    dx, dy = k * (box.x2 - box.x1), k * (box.y2 - box.y1)
+    return Box(box.x1 - dx, box.y1 - dy, box.x2 + dx, box.y2 + dy)
 
 
 def _iou(a: Box, b: Box) -> float:

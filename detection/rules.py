@@ -24,8 +24,8 @@ from ingest.camera import SignalSource as SignalSourceKind
 Point = tuple[float, float]
 
 RULE_VERSIONS: dict[Rule, str] = {
-    Rule.RED_LIGHT: "red_light@1",
-    Rule.WRONG_WAY: "wrong_way@2",
+    Rule.RED_LIGHT: "red_light@2",
+    Rule.WRONG_WAY: "wrong_way@3",
     Rule.WRONG_LANE: "wrong_lane@2",
     Rule.NO_STOPPING: "no_stopping@1",
     Rule.SPEEDING: "speeding@4",
@@ -63,6 +63,9 @@ class RuleSettings:
     # ... held on this many consecutive points: far from the camera one pixel is metres on the
     # road, and one jittery box (or a box that swallowed a neighbour) moved a track 4 m "back"
     wrong_way_min_points: int = 3
+    # ... measured afresh after a longer gap between two points: across a gap the tracker may
+    # hand a lost track's id to another vehicle, whose position then reads as a move "back"
+    wrong_way_max_gap_s: float = 0.5
     wrong_lane_min_s: float = 1.0  # time continuously inside a lane that disallows the class
     # a longer gap between two track points (frames where the vehicle was cut by the frame edge or
     # not detected) breaks the run: the time in between was not seen, so it is not counted
@@ -135,6 +138,13 @@ def _crossing(line: tuple[Point, Point], a: TrackPoint, b: TrackPoint, margin: f
     return f if -margin <= u <= 1 + margin else None
 
 
+def _implausible_step(a: TrackPoint, b: TrackPoint, settings: RuleSettings) -> bool:
+    """True when going from ``a`` to ``b`` on the road would need more than
+    ``max_plausible_speed_mps``: a jump between two vehicles, not a vehicle's motion."""
+    step_s = max((b.t_ns - a.t_ns) / 1e9, 1e-3)
+    return float(np.hypot(*np.subtract(b.world, a.world))) / step_s > settings.max_plausible_speed_mps
+
+
 def _lerp_ns(a: TrackPoint, b: TrackPoint, f: float) -> int:
     return int(a.t_ns + f * (b.t_ns - a.t_ns))
 
@@ -195,6 +205,10 @@ def red_light(track: Track, scene: Scene) -> Decision | None:
     """The ground point crosses the stop line from the approach side while the light is red,
     more than ``signal.red_grace_s`` after red began (on yellow only if ``yellow_is_violation``).
 
+    The crossing lies between the last point before the line and the first past it; the driver
+    gets the benefit of the doubt: the light must already have been red for more than the grace
+    at that last point before the line (``seconds_since_red_min``), not only at the interpolated
+    crossing (``seconds_since_red``). On yellow likewise: yellow (or red) already at that point.
     When the stream began during the red phase, the time since red is a lower bound; a
     violation is still called only if that lower bound exceeds the grace.
     """
@@ -212,17 +226,15 @@ def red_light(track: Track, scene: Scene) -> Decision | None:
         if f is None:
             continue
         approach = sum(1 for p in pts[: i + 1] if np.sign(side(line, p.image)) == sign)
-        step_s = max((b.t_ns - a.t_ns) / 1e9, 1e-3)
-        step_m = float(np.hypot(*np.subtract(b.world, a.world)))
-        if (
-            approach < settings.red_light_min_approach_points
-            or step_m / step_s > settings.max_plausible_speed_mps
-        ):
+        if approach < settings.red_light_min_approach_points or _implausible_step(a, b, settings):
             return None  # not seen approaching, or a jump between two vehicles: no evidence of a crossing
         if not _went_beyond(camera, line, sign, pts, settings.red_light_min_beyond_m):
             return None  # not yet: decide once the vehicle has clearly passed the line
         t = _lerp_ns(a, b, f)
         phase = scene.signal.phase_at(t)
+        # the crossing happened between a (still before the line) and b: the driver gets the
+        # benefit of the doubt, so the phase must already hold at a, the earliest possible instant
+        earliest = scene.signal.phase_at(a.t_ns)
         grace = camera.signal.red_grace_s
         thresholds = {
             "red_grace_s": grace,
@@ -231,17 +243,31 @@ def red_light(track: Track, scene: Scene) -> Decision | None:
             "max_plausible_speed_mps": settings.max_plausible_speed_mps,
             "yellow_is_violation": float(camera.signal.yellow_is_violation),
         }
+        yellow_counts = camera.signal.yellow_is_violation
         if phase == SignalPhase.RED:
             since = scene.signal.seconds_since_red(t)
             assert since is not None
             seconds, known = since
             if seconds <= grace:
                 return None
+            if earliest == SignalPhase.RED:
+                first = scene.signal.seconds_since_red(a.t_ns)
+                assert first is not None
+                proven: float | None = first[0]
+                if first[0] <= grace:
+                    return None  # it may have crossed within the grace
+            elif earliest == SignalPhase.YELLOW and yellow_counts:
+                proven = None  # on yellow or on red: a violation either way
+            else:
+                return None  # it may have crossed before red began
             detail = f"crossed the stop line {seconds:.2f} s after red" + ("" if known else " (at least)")
             measurement = Measurement(
-                signal_phase=phase, seconds_since_red=round(seconds, 3), signal_source=signal_source(camera)
+                signal_phase=phase,
+                seconds_since_red=round(seconds, 3),
+                seconds_since_red_min=None if proven is None else round(proven, 3),
+                signal_source=signal_source(camera),
             )
-        elif phase == SignalPhase.YELLOW and camera.signal.yellow_is_violation:
+        elif phase == SignalPhase.YELLOW and yellow_counts and earliest == SignalPhase.YELLOW:
             detail = "crossed the stop line on yellow"
             measurement = Measurement(signal_phase=phase, signal_source=signal_source(camera))
         else:
@@ -255,14 +281,28 @@ def red_light(track: Track, scene: Scene) -> Decision | None:
 def wrong_way(track: Track, scene: Scene) -> Decision | None:
     """Displacement against the lane's ``flow`` (in metres, measured along the flow) of at least
     ``wrong_way_min_m`` while inside that lane, held on ``wrong_way_min_points`` consecutive
-    points (a single jittery far-away box is not a vehicle driving the wrong way)."""
+    points (a single jittery far-away box is not a vehicle driving the wrong way).
+
+    A step between two points faster than ``max_plausible_speed_mps``, or after a gap of more
+    than ``wrong_way_max_gap_s``, restarts the measurement: no vehicle moves like that, a box
+    does when YOLO merges it with the vehicle behind (far away, where a pixel is metres) or the
+    tracker hands a lost track's id to another vehicle."""
     camera = scene.camera
     minimum = scene.settings.wrong_way_min_m
     need = max(1, scene.settings.wrong_way_min_points)
+    max_gap_ns = int(scene.settings.wrong_way_max_gap_s * 1e9)
     start: dict[str, TrackPoint] = {}
     held = 0
     flows = {lane.id: _world_flow(camera, lane) for lane in camera.lanes}
+    previous: TrackPoint | None = None
     for p in track.points:
+        jumped = previous is not None and (
+            _implausible_step(previous, p, scene.settings) or p.t_ns - previous.t_ns > max_gap_ns
+        )
+        previous = p
+        if jumped:
+            start.clear()  # the box jumped to another vehicle (or merged with one): measure afresh
+            held = 0
         lane = lane_of(camera, p.image)
         if lane is None:
             held = 0
@@ -277,7 +317,12 @@ def wrong_way(track: Track, scene: Scene) -> Decision | None:
                 p.t_ns,
                 p.sequence,
                 Measurement(),
-                {"wrong_way_min_m": minimum, "wrong_way_min_points": float(need)},
+                {
+                    "wrong_way_min_m": minimum,
+                    "wrong_way_min_points": float(need),
+                    "max_plausible_speed_mps": scene.settings.max_plausible_speed_mps,
+                    "wrong_way_max_gap_s": scene.settings.wrong_way_max_gap_s,
+                },
                 f"moved {-along:.1f} m against the flow of lane {lane.id}",
             )
     return None

@@ -107,7 +107,9 @@ class EvidenceRef(_Event):
 
 class Measurement(_Event):
     signal_phase: SignalPhase | None = None
-    seconds_since_red: float | None = None
+    seconds_since_red: float | None = None  # at the crossing, interpolated between two frames
+    # red light: at the last point still before the line (the crossing is proven after this)
+    seconds_since_red_min: float | None = None
     speed_kmh: float | None = None
     speed_uncertainty_kmh: float | None = None
     speed_limit_kmh: float | None = None

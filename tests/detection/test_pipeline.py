@@ -6,6 +6,7 @@ pixel classifier reads; one car driving up the image across the stop line at y =
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import cv2
@@ -134,13 +135,14 @@ def test_red_light_crossing_yields_one_complete_event(tmp_path):
     events, emitted_at = run(s, frames(RED_AT_8))
     assert len(events) == 1
     e = events[0]
-    assert e.rule == Rule.RED_LIGHT and e.rule_version == "red_light@1"
+    assert e.rule == Rule.RED_LIGHT and e.rule_version == "red_light@2"
     assert e.camera_id == "cam-a" and e.vehicle_class == "car" and e.track_id == 1
     assert e.frame_sequence == SEQ0 + 17  # first frame past the line
     assert e.occurred_at == datetime.fromtimestamp((T0 + 17 * 100_000_000) / 1e9, UTC)
     assert e.measurement.signal_phase == SignalPhase.RED
     # red seen from frame 8 (0.8 s), crossing interpolated at 1.65 s
     assert e.measurement.seconds_since_red == pytest.approx(0.85, abs=0.01)
+    assert e.measurement.seconds_since_red_min == pytest.approx(0.8, abs=0.01)  # frame 16, before the line
     assert e.plate_text == "51A12345" and not e.needs_manual_plate
     assert e.plate_candidates[0].votes >= 3 and e.plate_candidates[0].frame_sequence >= SEQ0
     assert emitted_at == [SEQ0 + 27]  # once the "after" frame (1 s later) exists
@@ -384,8 +386,98 @@ def test_a_vehicle_split_into_two_tracks_yields_one_violation(tmp_path):
                 for d in out
             ]
 
-    s = stage(tmp_path)
+    s = stage(tmp_path, twin_iou=1.01)  # the time-window dedupe alone (twins: the next test)
     s._states["cam-a"].tracker = SplittingTracker()
     events, _ = run(s, frames(RED_AT_8))
     assert len(events) == 1 and s.stats["duplicates_red_light"] == 1
 
+
+def test_a_twin_box_on_the_same_vehicle_does_not_fire_the_same_rule_again(tmp_path):
+    """seed 9600001: YOLO gave one motorbike two boxes (IoU just under its NMS 0.7); the second
+    track lived on after the first had fired wrong lane and fired it again 2 s later. A track
+    born on top of a live one is its twin and shares the rules fired."""
+
+    def with_twin(i: int) -> list[Detection]:
+        out = detections(i)
+        car = car_box(i)
+        if car is not None and i >= 10:
+            out.append(Detection(ObjectClass.CAR, Box(car.x1 + 3, car.y1 + 3, car.x2 + 3, car.y2 + 3), 0.8))
+        return out
+
+    def run_with(**settings):
+        s = stage(tmp_path, dedupe_window_s=0.0, **settings)  # the time-window dedupe off: twins only
+        s.detector = ScriptedDetector(with_twin)
+        events, _ = run(s, frames(RED_AT_8))
+        return events, s.stats
+
+    events, stats = run_with(twin_iou=1.01)  # twins never recognised: both tracks fire
+    assert [e.rule for e in events] == [Rule.RED_LIGHT, Rule.RED_LIGHT]
+    events, stats = run_with()
+    assert [e.rule for e in events] == [Rule.RED_LIGHT] and stats["twin_tracks"] == 1
+
+
+class TentativeTracker(IouTracker):
+    """Reports a track from its second detection on, as ByteTrack does (the first detection of a
+    new object only makes a tentative track)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[int] = set()
+
+    def update(self, detections, image):
+        out = []
+        for d in super().update(detections, image):
+            if d.track_id in self.seen:
+                out.append(d)
+            self.seen.add(d.track_id)
+        return out
+
+
+@pytest.mark.parametrize(("birth_iou", "first"), [(0.3, SEQ0), (1.01, SEQ0 + 1)])
+def test_a_track_gets_back_the_frame_it_was_born_on(tmp_path, birth_iou, first):
+    s = stage(tmp_path, birth_iou=birth_iou)
+    s._states["cam-a"].tracker = TentativeTracker()
+    run(s, frames(ALL_GREEN)[:6])
+    (track,) = s.tracks("cam-a")
+    assert track.points[0].sequence == first
+    assert track.points[0].box == car_box(first - SEQ0)  # the detector's box on that frame
+    assert [p.sequence for p in track.points] == list(range(first, SEQ0 + 6))
+
+
+class RenumberingTracker(IouTracker):
+    """Gives every track a new id from frame ``at`` on, as ByteTrack does when it loses a fast
+    vehicle and starts a new track on it."""
+
+    def __init__(self, at: int) -> None:
+        super().__init__()
+        self.at, self.calls = at, 0
+
+    def update(self, detections, image):
+        out = super().update(detections, image)
+        self.calls += 1
+        return [replace(d, track_id=d.track_id + 100) for d in out] if self.calls > self.at else out
+
+
+def test_a_track_lost_and_restarted_on_the_same_vehicle_does_not_fire_again(tmp_path):
+    """seed 9600001: an 81 km/h wrong-way motorbike; ByteTrack lost it near the camera and its
+    new track fired wrong way a second time 1.2 s after the first."""
+
+    def against_the_flow(i: int) -> list[Detection]:  # driving down the image: 0.5 m per frame
+        bottom = 60 + 10 * i
+        return [Detection(ObjectClass.CAR, Box(290, bottom - 50, 350, bottom), 0.9)] if bottom < 350 else []
+
+    def run_with(**settings):
+        s = stage(tmp_path, **settings)
+        s.detector = ScriptedDetector(against_the_flow)
+        s._states["cam-a"].tracker = RenumberingTracker(at=14)
+        events, _ = run(s, frames(ALL_GREEN))
+        return [e.rule for e in events], s.stats
+
+    # (twins off: at this slow speed the new box overlaps the last one enough to be taken for a
+    # twin, which shares the fired rules just the same; a fast vehicle's boxes do not overlap)
+    rules, _ = run_with(twin_iou=1.01, stitch_s=0.0)  # not stitched: it measures 4 m afresh, fires again
+    assert rules == [Rule.WRONG_WAY, Rule.WRONG_WAY]
+    rules, stats = run_with(twin_iou=1.01)
+    assert rules == [Rule.WRONG_WAY] and stats["successor_tracks"] == 1
+    rules, stats = run_with()
+    assert rules == [Rule.WRONG_WAY] and stats["twin_tracks"] == 1
