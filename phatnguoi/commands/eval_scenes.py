@@ -18,7 +18,10 @@ violations it emits are matched to the simulator's truth labels (``ingest/sim/ju
   when it matches one inside it (``score``);
 * the simulator warms the road up before the first frame and does not report what its judge
   labelled then: an unmatched detection of a vehicle already on the road at the first frame is
-  *excused* (reported, not counted), since its label may predate the first frame.
+  *excused* (reported, not counted), since its label may predate the first frame; likewise an
+  unmatched truth whose act the judge began counting before the first frame (a no-stopping
+  dwell longer than the stream so far, a wrong-lane label within its 1 s of the start) is an
+  *excused miss*.
 
 Reported per rule: precision, recall, plate exact match per matched violation (letters and
 digits only), and for speeding the error of the measured speed against the true one (mean, p95)
@@ -45,6 +48,7 @@ import numpy as np
 
 from detection.types import Box, Detection, ObjectClass, Rule, ViolationEvent
 from ingest.camera import CameraConfig, load_camera
+from ingest.sim.judge import WRONG_LANE_MIN_S
 from phatnguoi.commands.train_detector import EVAL_SEED  # training refuses this seed and above
 
 REPO = Path(__file__).resolve().parent.parent.parent
@@ -84,6 +88,9 @@ class Truth:
     plate: str
     speed_kmh: float | None = None
     speed_limit_kmh: float | None = None
+    # the judge counted time from before the first frame (a no-stopping dwell, wrong-lane time
+    # that began in the warm-up): no stage watching the stream could have seen all of it
+    before_start: bool = False
 
 
 @dataclass(frozen=True)
@@ -94,6 +101,7 @@ class Scored:
     false_positives: tuple[Detected, ...]
     misses: tuple[Truth, ...]
     excused: tuple[Detected, ...] = ()  # unmatched, of a vehicle already there at the first frame
+    excused_misses: tuple[Truth, ...] = ()  # unmatched, the act began before the first frame
 
 
 def _iou(a: Box, b: Box) -> float:
@@ -184,14 +192,17 @@ def score(
     """Match, then keep what the window ``[.., end)`` decides: truths before ``end`` (and the
     detections matched to them), and unmatched detections before ``end``. A detection after
     ``end`` that matched a truth after it is neither counted for nor against. An unmatched
-    detection of a vehicle in ``present_at_start`` is excused (its label may predate the run)."""
+    detection of a vehicle in ``present_at_start`` is excused (its label may predate the run), and
+    so is an unmatched truth whose act began before the first frame (``Truth.before_start``)."""
     matches, false_pos, misses = match(detected, truths, window=window)
     false_pos = [d for d in false_pos if d.sequence < end]
+    misses = [t for t in misses if t.sequence < end]
     return Scored(
         matches=tuple((d, t) for d, t in matches if t.sequence < end),
         false_positives=tuple(d for d in false_pos if d.vehicle is None or d.vehicle not in present_at_start),
-        misses=tuple(t for t in misses if t.sequence < end),
+        misses=tuple(t for t in misses if not t.before_start),
         excused=tuple(d for d in false_pos if d.vehicle is not None and d.vehicle in present_at_start),
+        excused_misses=tuple(t for t in misses if t.before_start),
     )
 
 
@@ -282,6 +293,7 @@ def rule_table(scored: Scored) -> dict[str, dict[str, Any]]:
             row["speed_error"] = speed_errors(m)
             row["recall_by_excess"] = recall_by_excess(m, miss)
         row["excused"] = sum(d.rule == rule for d in scored.excused)
+        row["excused_misses"] = sum(t.rule == rule for t in scored.excused_misses)
         table[rule.value] = row
     return table
 
@@ -291,12 +303,14 @@ def combine(parts: Iterable[Scored]) -> Scored:
     fps: list[Detected] = []
     misses: list[Truth] = []
     excused: list[Detected] = []
+    excused_misses: list[Truth] = []
     for p in parts:
         matches += p.matches
         fps += p.false_positives
         misses += p.misses
         excused += p.excused
-    return Scored(tuple(matches), tuple(fps), tuple(misses), tuple(excused))
+        excused_misses += p.excused_misses
+    return Scored(tuple(matches), tuple(fps), tuple(misses), tuple(excused), tuple(excused_misses))
 
 
 # --- running a scene ----------------------------------------------------------------------------
@@ -329,6 +343,17 @@ class SceneRun:
     process_s: float
     scored: Scored
     stage_stats: dict[str, int] = field(default_factory=dict)
+
+
+def began_before_start(rule: Rule, dwell_s: float | None, seen_s: float) -> bool:
+    """Did the judge count time from before the first frame? ``seen_s``: the stream's length up
+    to the label. A no-stopping label whose dwell is longer, or a wrong-lane label sooner than
+    the judge's own minimum time in the lane: the warm-up held part of the act."""
+    if rule == Rule.NO_STOPPING and dwell_s is not None:
+        return dwell_s > seen_s
+    if rule == Rule.WRONG_LANE:
+        return seen_s < WRONG_LANE_MIN_S
+    return False
 
 
 def _detected(
@@ -422,7 +447,15 @@ def run_scene(
                 first, present = frame.sequence, frozenset(v.track_id for v in truth.vehicles)
             truth_boxes[truth.sequence] = {v.track_id: Box(*v.box) for v in truth.vehicles}
             truths += [
-                Truth(v.rule, v.frame_sequence, v.track_id, v.plate_text, v.speed_kmh, v.speed_limit_kmh)
+                Truth(
+                    v.rule,
+                    v.frame_sequence,
+                    v.track_id,
+                    v.plate_text,
+                    v.speed_kmh,
+                    v.speed_limit_kmh,
+                    before_start=began_before_start(v.rule, v.dwell_s, (v.frame_sequence - first + 1) / camera.fps),
+                )
                 for v in truth.violations
             ]
             if isinstance(detector, OracleDetector):

@@ -12,6 +12,7 @@ from phatnguoi.commands.eval_scenes import (
     Scored,
     Truth,
     associate,
+    began_before_start,
     match,
     rule_table,
     run_scene,
@@ -88,6 +89,31 @@ def test_unmatched_detection_of_a_vehicle_there_from_the_start_is_excused() -> N
     assert rule_table(s)["wrong_way"]["excused"] == 1
 
 
+def test_a_miss_whose_act_began_before_the_first_frame_is_excused() -> None:
+    N = Rule.NO_STOPPING
+    truths = [Truth(N, 43, 7, "21Z127876", before_start=True), Truth(N, 300, 8, "51A12345")]
+    s = score([d(N, 305, 8)], truths, window=150, end=900)
+    assert s.misses == () and [t.vehicle for t in s.excused_misses] == [7]
+    assert rule_table(s)["no_stopping"]["excused_misses"] == 1 and rule_table(s)["no_stopping"]["recall"] == 1.0
+    # a truth marked so but matched is an ordinary true positive
+    s = score([d(N, 50, 7)], truths[:1], window=150, end=900)
+    assert len(s.matches) == 1 and s.excused_misses == ()
+
+
+@pytest.mark.parametrize(
+    ("rule", "dwell_s", "seen_s", "expected"),
+    [
+        pytest.param(Rule.NO_STOPPING, 15.1, 4.4, True, id="dwell 15 s after 4.4 s of stream (seed 9600001)"),
+        pytest.param(Rule.NO_STOPPING, 15.1, 30.0, False, id="dwell seen in full"),
+        pytest.param(Rule.WRONG_LANE, None, 0.6, True, id="wrong lane labelled 0.6 s in"),
+        pytest.param(Rule.WRONG_LANE, None, 1.5, False, id="wrong lane seen in full"),
+        pytest.param(Rule.RED_LIGHT, None, 0.2, False, id="an instant act"),
+    ],
+)
+def test_began_before_start(rule, dwell_s, seen_s, expected) -> None:
+    assert began_before_start(rule, dwell_s, seen_s) is expected
+
+
 def box(x: float, y: float, w: float = 40, h: float = 40) -> Box:
     return Box(x, y, x + w, y + h)
 
@@ -147,6 +173,7 @@ def test_rule_table_counts_plates_and_speed() -> None:
         "truth": 0, "detected": 1, "true_positives": 0, "precision": 0.0, "recall": None,
         "precision_ci95": (0.0, 0.793), "recall_ci95": None,
         "plate_exact": 0, "plate_exact_share": None, "needs_manual_plate": 0, "excused": 0,
+        "excused_misses": 0,
     }
     err = table["speeding"]["speed_error"]
     assert err["n"] == 2 and err["mean_kmh"] == 3.0 and err["bias_kmh"] == -2.0
