@@ -140,6 +140,12 @@ def export_and_ship(best: Path, out_dir: Path, *, imgsz: int, info: dict[str, An
 @click.option("--runs", type=click.Path(path_type=Path), default=Path("runs/detector"), show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), default=MODEL_DIR, show_default=True)
 @click.option("--no-ship", is_flag=True, help="Train and export, but leave detection/models/ alone.")
+@click.option(
+    "--init",
+    "init",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Fine-tune from these weights (e.g. the shipped detector.pt) instead of from scratch.",
+)
 def group(
     n: int,
     seed: int,
@@ -155,6 +161,7 @@ def group(
     runs: Path,
     out: Path,
     no_ship: bool,
+    init: Path | None,
 ) -> None:
     """Train the vehicle + plate detector (YOLO11n from scratch) on simulator images."""
     check_train_seed(seed)
@@ -171,7 +178,7 @@ def group(
     data_yaml = ensure_dataset(data_dir, n=n, seed=seed, val_fraction=val_fraction, imgsz=imgsz)
     started = datetime.now(UTC)
     t0 = time.perf_counter()
-    model = YOLO("yolo11n.yaml")
+    model = YOLO(str(init)) if init else YOLO("yolo11n.yaml")
     train_args: dict[str, Any] = dict(
         data=str(data_yaml),
         epochs=epochs,
@@ -204,7 +211,9 @@ def group(
     epochs_done = int(trainer.epoch) + 1
     info = {
         "command": _command_line(click.get_current_context()),
-        "architecture": "yolo11n.yaml (from scratch, no pretrained weights)",
+        "architecture": "yolo11n.yaml (from scratch, no pretrained weights)"
+        if init is None
+        else f"yolo11n.yaml, fine-tuned from {init} (the project's own weights, no external ones)",
         "data": f"scene simulator (ingest.sim.dataset), {n} images, master seed {seed}, "
         f"val_fraction {val_fraction}",
         "epochs": epochs_done,

@@ -118,3 +118,12 @@ def test_missing_or_wrong_weights_are_refused(tmp_path: Path) -> None:
         YoloDetector(bad)
     with pytest.raises(ValueError, match="expected an OpenVINO folder"):
         YoloDetector(tmp_path)
+
+
+def test_train_detector_refuses_missing_init_weights(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from phatnguoi.cli import main
+
+    result = CliRunner().invoke(main, ["train", "detector", "--init", str(tmp_path / "nope.pt"), "--no-ship"])
+    assert result.exit_code != 0 and "--init" in result.output and "does not exist" in result.output
