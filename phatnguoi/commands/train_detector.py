@@ -186,7 +186,9 @@ def group(
         batch=batch,
         workers=workers,
         device="cpu",
-        pretrained=False,
+        # with --init the weights come from that file; ultralytics rebuilds the model from its
+        # yaml and loads nothing when pretrained is False
+        pretrained=str(init) if init else False,
         amp=False,
         plots=False,  # plotting would try to download a font
         project=str(runs.resolve()),
