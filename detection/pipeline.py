@@ -32,6 +32,7 @@ from detection.evidence_privacy import FrameObjects
 from detection.evidence_store import EvidenceStore
 from detection.rules import Decision, RuleFn, RuleSettings, Scene, Track, TrackPoint, select_rules
 from detection.signal import PhaseFeed, PhaseTracker, SignalSource, source_for
+from detection.tracking import YOUNG_BUFFER, grow_boxes
 from detection.types import Box, Detection, ObjectClass, PlateRead, Rule, ViolationEvent, violation_id
 from detection.voting import PlateObservation, PlateVote, VoteSettings, vote
 from ingest.camera import CameraConfig, VehicleClass
@@ -114,7 +115,7 @@ class StageSettings:
     # a new track's first point: the last frame's untracked detection overlapping it this much
     # (both boxes widened by ``birth_buffer`` of their size, as the tracker's young tracks); > 1: off
     birth_iou: float = 0.3
-    birth_buffer: float = 0.6
+    birth_buffer: float = YOUNG_BUFFER
     # a track lost this long before a new track starts where its motion leads (within stitch_m)
     # is the same vehicle: the new track shares the rules it fired; stitch_s <= 0: off
     stitch_s: float = 0.5
@@ -360,11 +361,15 @@ class DetectionStage:
                     frame.sequence, frame.captured_at_ns, d.box.bottom_centre, (float(wx), float(wy)), d.box
                 )
             )
+        # a new track on a vehicle an older track already follows shares its fired rules (one act,
+        # one violation): a twin box on it, or the successor of a track the tracker lost
         for track, box in born:
-            same, why = self._same_vehicle(state, track, box, frame.sequence)
-            if same is not None:
-                track.fired = same.fired  # shared: what one of them fires, the other has fired
-                self.stats[f"{why}_tracks"] += 1
+            older, kind = self._twin(state, track, box, frame.sequence), "twin"
+            if older is None:
+                older, kind = self._predecessor(state, track), "successor"
+            if older is not None:
+                track.fired = older.fired  # shared: what one of them fires, the other has fired
+                self.stats[f"{kind}_tracks"] += 1
 
     def _add_birth(self, state: _CameraState, track: _TrackState, box: Box, frame: Frame) -> None:
         """Give a new track the detection it was born from on the frame before.
@@ -377,10 +382,13 @@ class DetectionStage:
         if state.unclaimed is None or self.settings.birth_iou > 1:
             return
         sequence, t_ns, candidates = state.unclaimed
-        grow = self.settings.birth_buffer
+        if not candidates:
+            return
+        corners = [(b.x1, b.y1, b.x2, b.y2) for b in [box] + [c.box for c in candidates]]
+        grown = [Box(*row) for row in grow_boxes(np.array(corners, dtype=np.float64), self.settings.birth_buffer)]
         best, best_iou = None, self.settings.birth_iou
-        for c in candidates:
-            overlap = _iou(_grown(c.box, grow), _grown(box, grow))
+        for c, g in zip(candidates, grown[1:], strict=True):
+            overlap = _iou(g, grown[0])
             if overlap >= best_iou:
                 best, best_iou = c, overlap
         if best is None:
@@ -393,21 +401,13 @@ class DetectionStage:
         ((wx, wy),) = state.camera.to_world([best.box.bottom_centre])
         track.points.append(TrackPoint(sequence, t_ns, best.box.bottom_centre, (float(wx), float(wy)), best.box))
 
-    def _same_vehicle(
-        self, state: _CameraState, track: _TrackState, box: Box, sequence: int
-    ) -> tuple[_TrackState | None, str]:
-        """An older track of the vehicle a new track follows, and how it was recognised.
+    def _twin(self, state: _CameraState, track: _TrackState, box: Box, sequence: int) -> _TrackState | None:
+        """The live track a new track was born on top of (IoU >= ``twin_iou`` with its box on this
+        frame or the one before), or None.
 
-        * ``twin``: a live track the new one was born on top of (IoU >= ``twin_iou`` with its
-          box on this frame or the one before). YOLO sometimes gives one vehicle two boxes just
-          under its NMS overlap (0.7); each became a track, and the twin, living on after the
-          first had fired a rule, fired it again seconds later: a second case for one act.
-        * ``successor``: a track lost at most ``stitch_s`` before the new one's first point, whose
-          motion (the road-plane velocity over its last ``stitch_s``) carried on to that moment
-          lands within ``stitch_m`` of it. ByteTrack loses a fast vehicle near the camera (it
-          moves most of its length between frames) and starts a new track on it.
-
-        The caller makes the two share their fired rules: one act, one violation."""
+        YOLO sometimes gives one vehicle two boxes just under its NMS overlap (0.7); each became a
+        track, and the twin, living on after the first had fired a rule, fired it again seconds
+        later: a second case for one act."""
         best, best_iou = None, self.settings.twin_iou
         for other in state.tracks.values():
             if other is track or not other.points or sequence - other.points[-1].sequence > 1:
@@ -415,11 +415,18 @@ class DetectionStage:
             overlap = _iou(other.points[-1].box, box)
             if overlap >= best_iou:
                 best, best_iou = other, overlap
-        if best is not None or not track.points:
-            return best, "twin"
+        return best
+
+    def _predecessor(self, state: _CameraState, track: _TrackState) -> _TrackState | None:
+        """A track lost at most ``stitch_s`` before the new track's first point, whose motion (its
+        road-plane velocity over its last ``stitch_s``) carried on to that moment lands within
+        ``stitch_m`` of it, or None. ByteTrack loses a fast vehicle near the camera (it moves most
+        of its length between frames) and starts a new track on it."""
+        if not track.points:
+            return None
         first = track.points[0]
         window = int(self.settings.stitch_s * 1e9)
-        best_d = self.settings.stitch_m
+        best, best_d = None, self.settings.stitch_m
         for other in state.tracks.values():
             if other is track or len(other.points) < 2 or other.last_sequence >= first.sequence:
                 continue
@@ -434,7 +441,7 @@ class DetectionStage:
             d = float(np.hypot(*np.subtract(first.world, predicted)))
             if d <= best_d:
                 best, best_d = other, d
-        return best, "successor"
+        return best
 
     def _read_plates(
         self,
@@ -643,12 +650,6 @@ def _clipped(box: Box, width: int, height: int, margin: float = 2.0, bottom_marg
     """True when the box touches the bottom (within ``bottom_margin``), left or right edge of the
     frame (within ``margin``)."""
     return box.y2 >= height - max(margin, bottom_margin) or box.x1 <= margin or box.x2 >= width - margin
-
-
-def _grown(box: Box, k: float) -> Box:
-    """``box`` widened by ``k`` of its width and height on each side."""
-    dx, dy = k * (box.x2 - box.x1), k * (box.y2 - box.y1)
-    return Box(box.x1 - dx, box.y1 - dy, box.x2 + dx, box.y2 + dy)
 
 
 def _iou(a: Box, b: Box) -> float:

@@ -83,7 +83,7 @@ class Tracker:
         self._impl.reset()
 
 
-def _grow(boxes: np.ndarray, buffer: float) -> np.ndarray:
+def grow_boxes(boxes: np.ndarray, buffer: float) -> np.ndarray:
     """``boxes`` (N x 4, x1 y1 x2 y2) widened by ``buffer`` times their width and height on each side."""
     pad = (boxes[:, 2:] - boxes[:, :2]) * buffer
     return np.hstack([boxes[:, :2] - pad, boxes[:, 2:] + pad])
@@ -117,8 +117,8 @@ def _young_buffer_class(base: type) -> type:
             cols = np.flatnonzero(unmatched.all(axis=0))
             if not rows or not len(cols):
                 return dists
-            a = _grow(np.array([tracks[i].xyxy for i in rows], dtype=np.float64), self.young_buffer)
-            b = _grow(np.array([detections[j].xyxy for j in cols], dtype=np.float64), self.young_buffer)
+            a = grow_boxes(np.array([tracks[i].xyxy for i in rows], dtype=np.float64), self.young_buffer)
+            b = grow_boxes(np.array([detections[j].xyxy for j in cols], dtype=np.float64), self.young_buffer)
             similarity = bbox_ioa(a, b, iou=True)
             if self.args.fuse_score:
                 similarity = similarity * np.array([detections[j].score for j in cols])[None, :]
