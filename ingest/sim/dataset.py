@@ -81,7 +81,9 @@ def yolo_labels(truth: FrameTruth, width: int, height: int) -> list[tuple[int, f
     return rows
 
 
-def random_options(rng: np.random.Generator) -> SimOptions:
+def random_options(rng: np.random.Generator, violations: ViolationRates | None = None) -> SimOptions:
+    """Random realism and traffic for one scene; ``violations`` sets the intents (the simulator's
+    defaults when None)."""
     night = bool(rng.random() < 0.25)
     return SimOptions(
         night=night,
@@ -96,7 +98,7 @@ def random_options(rng: np.random.Generator) -> SimOptions:
         truck_share=float(rng.uniform(0.15, 0.3)),
         warmup_s=float(rng.uniform(15, 35)),
         signal=SignalTiming(offset_s=float(rng.uniform(0, 30))),
-        violations=ViolationRates(),
+        violations=violations or ViolationRates(),
     )
 
 
@@ -113,9 +115,12 @@ def write_detector_dataset(
     val_fraction: float = 0.15,
     imgsz: int | None = None,
     progress: Callable[[int], None] | None = None,
+    violations: ViolationRates | None = None,
 ) -> DatasetSummary:
     """Write ``n`` labelled images (whole scenes go to one split, so val never shares a scene with
-    train). ``imgsz`` resizes images so the longer side is ``imgsz`` (labels are normalised)."""
+    train). ``imgsz`` resizes images so the longer side is ``imgsz`` (labels are normalised).
+    ``violations`` sets the scenes' violation intents (e.g. more oncoming wrong-way motorbikes than
+    the simulator's default 2 %, so that a detector sees their fronts often enough)."""
     if n < 1:
         raise ValueError(f"expected n >= 1, got {n}")
     if not 0 <= val_fraction < 1:
@@ -131,7 +136,7 @@ def write_detector_dataset(
     n_scenes = -(-n // FRAMES_PER_SCENE)
     while written < n:
         camera = random_camera(rng, scene)
-        options = random_options(rng)
+        options = random_options(rng, violations)
         # the last scene goes to val when none did yet, so a small set still has a val split
         split = (
             "val"

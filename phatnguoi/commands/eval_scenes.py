@@ -49,6 +49,7 @@ import numpy as np
 from detection.types import Box, Detection, ObjectClass, Rule, ViolationEvent
 from ingest.camera import CameraConfig, load_camera
 from ingest.sim.judge import WRONG_LANE_MIN_S
+from phatnguoi.commands.options import parse_rates
 from phatnguoi.commands.train_detector import EVAL_SEED  # training refuses this seed and above
 
 REPO = Path(__file__).resolve().parent.parent.parent
@@ -557,23 +558,6 @@ def evaluate(
     }
 
 
-def _parse_rates(values: Sequence[str]) -> dict[str, float]:
-    rates: dict[str, float] = {}
-    for value in values:
-        name, _, share = value.partition("=")
-        try:
-            rule = Rule(name)
-            rates[rule.value] = float(share)
-        except ValueError:
-            raise click.BadParameter(
-                f"expected RULE=SHARE with RULE one of {', '.join(r.value for r in Rule)} and SHARE in 0..1, "
-                f"got {value!r}"
-            ) from None
-        if not 0 <= rates[rule.value] <= 1:
-            raise click.BadParameter(f"expected a share in 0..1, got {value!r}")
-    return rates
-
-
 def load_cameras(camera_ids: Sequence[str]) -> list[CameraConfig]:
     """Camera files by id (``ingest/cameras/<id>.yaml``) or path; an unknown id names the known ones."""
     cameras = []
@@ -621,7 +605,7 @@ def group(
     cameras = load_cameras(camera_ids or DEFAULT_CAMERAS)
     os.environ.setdefault("YOLO_OFFLINE", "1")
     result = evaluate(
-        cameras, seeds, seconds=seconds, realism=realism, oracle=oracle, rates=_parse_rates(rate_values),
+        cameras, seeds, seconds=seconds, realism=realism, oracle=oracle, rates=parse_rates(rate_values),
         window_s=window_s,
     )
     if as_json:

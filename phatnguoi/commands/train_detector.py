@@ -20,6 +20,7 @@ import click
 import yaml
 
 from detection.detector import MODEL_DIR, SIM_CLASS_MAP
+from phatnguoi.commands.options import parse_rates
 
 #: Data-set seeds. The simulator draws every scene of a data set from one master seed; training
 #: uses master seeds below EVAL_SEED, the held-out evaluation set (and the smoke tests) seeds from
@@ -28,6 +29,10 @@ TRAIN_SEED = 1
 EVAL_SEED = 9_000_001
 DEFAULT_DATA_ROOT = Path("var/datasets")
 CLASS_NAMES: dict[int, str] = {i: c.value for i, c in SIM_CLASS_MAP.items()}
+#: Violation intents of the training scenes. The simulator's default sends 2 % of vehicles the
+#: wrong way, so oncoming motorbikes (their fronts, their headlights at night) were rare in the
+#: data, and the detector barely saw them at night (docs/rules.md); ``--rate`` overrides these.
+TRAIN_RATES: dict[str, float] = {"wrong_way": 0.15, "wrong_lane": 0.1}
 
 
 def check_train_seed(seed: int) -> None:
@@ -47,24 +52,36 @@ def ensure_dataset(
     val_fraction: float,
     imgsz: int | None = None,
     all_for_val: bool = False,
+    rates: dict[str, float] | None = None,
 ) -> Path:
     """Render the simulator's YOLO data set into ``out`` unless an identical one is already there.
 
     ``imgsz`` stores images already shrunk to that longer side (training would shrink them on
-    every load anyway). Returns the path of a data yaml for ultralytics. The parameters are kept
+    every load anyway). ``rates`` sets the scenes' violation intents (simulator defaults when
+    None). Returns the path of a data yaml for ultralytics. The parameters are kept
     in ``out/params.json``; a folder rendered with other parameters is re-rendered from scratch.
     """
-    params = {"n": n, "seed": seed, "val_fraction": val_fraction, "imgsz": imgsz}
+    params: dict[str, Any] = {"n": n, "seed": seed, "val_fraction": val_fraction, "imgsz": imgsz}
+    if rates:
+        params["rates"] = dict(sorted(rates.items()))
     stamp = out / "params.json"
     if not (stamp.exists() and json.loads(stamp.read_text()) == params):
         from ingest.sim.dataset import write_detector_dataset
+        from ingest.sim.types import ViolationRates
 
         if out.exists():
             shutil.rmtree(out)
         out.mkdir(parents=True)
         click.echo(f"rendering {n} simulator images (seed {seed}) into {out} ...", err=True)
         t0 = time.perf_counter()
-        summary = write_detector_dataset(out, n=n, seed=seed, val_fraction=val_fraction, imgsz=imgsz)
+        summary = write_detector_dataset(
+            out,
+            n=n,
+            seed=seed,
+            val_fraction=val_fraction,
+            imgsz=imgsz,
+            violations=ViolationRates(**rates) if rates else None,
+        )
         click.echo(
             f"rendered in {time.perf_counter() - t0:.0f} s: {summary.images} {summary.objects}", err=True
         )
@@ -140,6 +157,9 @@ def export_and_ship(best: Path, out_dir: Path, *, imgsz: int, info: dict[str, An
 @click.option("--runs", type=click.Path(path_type=Path), default=Path("runs/detector"), show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), default=MODEL_DIR, show_default=True)
 @click.option("--no-ship", is_flag=True, help="Train and export, but leave detection/models/ alone.")
+@click.option("--rate", "rate_values", multiple=True, metavar="RULE=SHARE",
+              help="Share of vehicles intending a violation in the training scenes "
+              f"(default {', '.join(f'{k}={v:g}' for k, v in TRAIN_RATES.items())}; others: the simulator's).")
 @click.option(
     "--init",
     "init",
@@ -162,6 +182,7 @@ def group(
     out: Path,
     no_ship: bool,
     init: Path | None,
+    rate_values: tuple[str, ...],
 ) -> None:
     """Train the vehicle + plate detector (YOLO11n from scratch) on simulator images."""
     check_train_seed(seed)
@@ -174,8 +195,9 @@ def group(
     torch.set_num_threads(threads)
     from ultralytics import YOLO
 
+    rates = {**TRAIN_RATES, **parse_rates(rate_values)}
     data_dir = data_dir or DEFAULT_DATA_ROOT / f"detector-train-s{seed}-n{n}"
-    data_yaml = ensure_dataset(data_dir, n=n, seed=seed, val_fraction=val_fraction, imgsz=imgsz)
+    data_yaml = ensure_dataset(data_dir, n=n, seed=seed, val_fraction=val_fraction, imgsz=imgsz, rates=rates)
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     model = YOLO(str(init)) if init else YOLO("yolo11n.yaml")
@@ -217,7 +239,7 @@ def group(
         if init is None
         else f"yolo11n.yaml, fine-tuned from {init} (the project's own weights, no external ones)",
         "data": f"scene simulator (ingest.sim.dataset), {n} images, master seed {seed}, "
-        f"val_fraction {val_fraction}",
+        f"val_fraction {val_fraction}, violation intents {rates}",
         "epochs": epochs_done,
         "imgsz": imgsz,
         "batch": batch,

@@ -105,3 +105,50 @@ def test_sim_dataset_command(tmp_path: Path, args: list[str]) -> None:
     result = CliRunner().invoke(group, [*args, "--out", str(tmp_path / "d"), "--seed", "1"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "d" / "data.yaml").exists()
+
+
+def test_detector_dataset_scenes_get_the_violation_intents(tmp_path: Path, monkeypatch) -> None:
+    import ingest.sim.dataset as dataset
+    from ingest.sim.types import ViolationRates
+
+    seen: list[ViolationRates] = []
+
+    class Recording(SimulatedCamera):
+        def __init__(self, *args, options: SimOptions, **kwargs) -> None:
+            seen.append(options.violations)
+            super().__init__(*args, options=options, **kwargs)
+
+    monkeypatch.setattr(dataset, "SimulatedCamera", Recording)
+    write_detector_dataset(tmp_path / "default", n=1, seed=2)
+    write_detector_dataset(tmp_path / "oncoming", n=1, seed=2, violations=ViolationRates(wrong_way=0.15))
+    assert seen[0] == ViolationRates() and seen[0].wrong_way == 0.02
+    assert seen[1].wrong_way == 0.15 and seen[1].red_light == ViolationRates().red_light
+
+
+def test_training_set_is_rendered_again_when_its_intents_change(tmp_path: Path, monkeypatch) -> None:
+    import ingest.sim.dataset as dataset
+    from phatnguoi.commands.train_detector import TRAIN_RATES, ensure_dataset
+
+    calls: list[dict] = []
+
+    def fake_write(out: Path, **kwargs) -> object:
+        calls.append(kwargs)
+        (out / "images" / "train").mkdir(parents=True)
+        (out / "images" / "train" / "a.jpg").write_bytes(b"")
+
+        class Summary:
+            images: dict = {}
+            objects: dict = {}
+
+        return Summary()
+
+    monkeypatch.setattr(dataset, "write_detector_dataset", fake_write)
+    out = tmp_path / "ds"
+    ensure_dataset(out, n=1, seed=2, val_fraction=0.1, rates=TRAIN_RATES)
+    ensure_dataset(out, n=1, seed=2, val_fraction=0.1, rates=TRAIN_RATES)  # cached: same parameters
+    assert len(calls) == 1 and calls[0]["violations"].wrong_way == TRAIN_RATES["wrong_way"]
+    ensure_dataset(out, n=1, seed=2, val_fraction=0.1, rates={"wrong_way": 0.3})
+    assert len(calls) == 2 and calls[1]["violations"].wrong_way == 0.3
+    assert json.loads((out / "params.json").read_text())["rates"] == {"wrong_way": 0.3}
+    ensure_dataset(out, n=1, seed=2, val_fraction=0.1)  # the held-out set: simulator defaults
+    assert len(calls) == 3 and calls[2]["violations"] is None
