@@ -493,13 +493,16 @@ def evaluate(
     rates: Mapping[str, float] | None = None,
     window_s: float = 3.0,
     progress: bool = True,
+    weights: Path | None = None,
+    detections_dir: Path | None = None,
 ) -> dict[str, Any]:
-    """Every camera x seed; the per-rule table over all of them plus a row per scene."""
+    """Every camera x seed; the per-rule table over all of them plus a row per scene.
+
+    ``weights``: the detector (default: the shipped one); ``detections_dir`` keeps its answers
+    per frame for the next run of the same scenes (``CachingDetector``)."""
     parts: dict[str, Any] = {}
     if not oracle:
-        from detection.detector import YoloDetector
-
-        parts["detector"] = YoloDetector()
+        parts["detector"] = make_detector(weights, detections_dir)
     from detection.reader import OnnxPlateReader  # type: ignore[import-not-found,unused-ignore]
 
     parts["reader"] = OnnxPlateReader()
@@ -532,6 +535,8 @@ def evaluate(
         "seconds": seconds,
         "realism": realism,
         "detector": "oracle" if oracle else "yolo",
+        "weights": None if oracle else str(weights or "shipped"),
+        **_cache_counts(parts.get("detector")),
         "rates": dict(rates or {}),
         "window_s": window_s,
         "frames": frames,
@@ -570,6 +575,25 @@ def load_cameras(camera_ids: Sequence[str]) -> list[CameraConfig]:
     return cameras
 
 
+def _cache_counts(detector: Any) -> dict[str, int]:
+    """Frames answered from the detections cache and by the detector, where a cache is used."""
+    if not hasattr(detector, "hits"):
+        return {}
+    return {"detections_replayed": detector.hits, "detections_computed": detector.misses}
+
+
+def make_detector(weights: Path | None = None, detections_dir: Path | None = None) -> Any:
+    """The YOLO detector of ``weights`` (default: the shipped one), its answers kept in
+    ``detections_dir`` when one is given."""
+    from detection.detector import DEFAULT_WEIGHTS, YoloDetector
+    from phatnguoi.commands.detections_cache import CachingDetector, weights_digest
+
+    detector = YoloDetector(weights)
+    if detections_dir is None:
+        return detector
+    return CachingDetector(detector, detections_dir, weights_digest(Path(weights or DEFAULT_WEIGHTS)))
+
+
 @click.command(name="scenes")
 @click.option("--seconds", type=float, default=60.0, show_default=True, help="Scored simulated seconds per scene.")
 @click.option("--seed", "seeds", type=int, multiple=True, default=(EVAL_SEED,), show_default=True,
@@ -582,6 +606,11 @@ def load_cameras(camera_ids: Sequence[str]) -> list[CameraConfig]:
               help="Share of vehicles intending a violation, e.g. wrong_way=0.2 (simulator default otherwise).")
 @click.option("--window-s", type=float, default=3.0, show_default=True,
               help=f"Match window for red light and speeding, seconds (sustained acts: {SUSTAINED_WINDOW_S:g} s).")
+@click.option("--weights", type=click.Path(exists=True, path_type=Path), default=None,
+              help="Detector weights (.pt, .onnx or OpenVINO folder; default: the shipped detector).")
+@click.option("--detections", "detections_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Keep the detector's answers per frame in this folder; a re-run of the same scenes and "
+              "weights replays them (rule and tracker work).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def group(
     seconds: float,
@@ -591,6 +620,8 @@ def group(
     oracle: bool,
     rate_values: tuple[str, ...],
     window_s: float,
+    weights: Path | None,
+    detections_dir: Path | None,
     as_json: bool,
 ) -> None:
     """Per-rule precision/recall, plate exact match and speed error of the detection stage on
@@ -606,7 +637,7 @@ def group(
     os.environ.setdefault("YOLO_OFFLINE", "1")
     result = evaluate(
         cameras, seeds, seconds=seconds, realism=realism, oracle=oracle, rates=parse_rates(rate_values),
-        window_s=window_s,
+        window_s=window_s, weights=weights, detections_dir=detections_dir,
     )
     if as_json:
         click.echo(json.dumps(result, default=str))

@@ -123,13 +123,16 @@ def calibration(timed: list[dict], camera: Any, floors: list[float], z: float) -
               help="Share of vehicles the simulator makes speed (more fast vehicles per CPU minute).")
 @click.option("--floor", "floors", type=float, multiple=True, default=(0.0, 3.0, 4.0, 6.0), show_default=True,
               help="Box-jitter floors to compare, pixels (repeatable).")
+@click.option("--weights", type=click.Path(exists=True, path_type=Path), default=None,
+              help="Detector weights (default: the shipped detector).")
+@click.option("--detections", "detections_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Keep the detector's answers per frame in this folder; a re-run replays them.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def group(camera_id: str, seeds: tuple[int, ...], seconds: float, speeding_rate: float, floors: tuple[float, ...],
-          as_json: bool) -> None:
+          weights: Path | None, detections_dir: Path | None, as_json: bool) -> None:
     """Measured speed against the simulator's true speed, for every vehicle timed."""
-    from detection.detector import YoloDetector
     from detection.rules import RuleSettings
-    from phatnguoi.commands.eval_scenes import load_cameras
+    from phatnguoi.commands.eval_scenes import load_cameras, make_detector
 
     low = [s for s in seeds if s < EVAL_SEED]
     if low:
@@ -137,11 +140,12 @@ def group(camera_id: str, seeds: tuple[int, ...], seconds: float, speeding_rate:
     camera = load_cameras([camera_id])[0]
     if camera.speed is None:
         raise click.BadParameter(f"camera {camera_id} has no speed segment")
-    detector = YoloDetector()
+    detector = make_detector(weights, detections_dir)
     timed: list[dict] = []
     for seed in seeds:
         timed += timed_vehicles(camera, seed=seed, seconds=seconds, speeding_rate=speeding_rate, detector=detector)
-    result: dict[str, Any] = {"camera": camera_id, "seeds": list(seeds), "seconds": seconds, "tracks": len(timed),
+    result: dict[str, Any] = {"camera": camera_id, "seeds": list(seeds), "seconds": seconds,
+              "weights": str(weights or "shipped"), "tracks": len(timed),
               "z": RuleSettings().speed_z, "floors": calibration(timed, camera, list(floors), RuleSettings().speed_z)}
     if as_json:
         click.echo(json.dumps(result))
