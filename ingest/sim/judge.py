@@ -41,7 +41,7 @@ class _Track:
     y: float
     entry_t: float | None = None
     wrong_way_m: float = 0.0
-    wrong_lane_s: float = 0.0
+    wrong_lane_steps: int = 0
     wrong_lane_id: str | None = None
     dwell_s: float = 0.0
     dwell_zone: str | None = None
@@ -121,12 +121,15 @@ class Judge:
                         out += self._emit(a, Rule.WRONG_WAY, t0 + dt, lane=lane.id)
                 # wrong lane: a class the lane does not allow, for long enough
                 if a.cls not in lane.allowed and moved >= 0:
-                    tr.wrong_lane_s = tr.wrong_lane_s + dt if tr.wrong_lane_id == lane.id else dt
+                    # the time between the first and the latest step seen in the lane: what a
+                    # camera watching every step can prove (a sum of dt from the first step would
+                    # count a step the vehicle spent partly outside the lane, or rely on rounding)
+                    tr.wrong_lane_steps = tr.wrong_lane_steps + 1 if tr.wrong_lane_id == lane.id else 1
                     tr.wrong_lane_id = lane.id
-                    if tr.wrong_lane_s >= WRONG_LANE_MIN_S:
+                    if (tr.wrong_lane_steps - 1) * dt >= WRONG_LANE_MIN_S - 1e-9:
                         out += self._emit(a, Rule.WRONG_LANE, t0 + dt, lane=lane.id)
                 else:
-                    tr.wrong_lane_s, tr.wrong_lane_id = 0.0, None
+                    tr.wrong_lane_steps, tr.wrong_lane_id = 0, None
             # no stopping: standing in a zone longer than allowed
             zone_hit = None
             if a.v * 3.6 < STANDING_KMH:

@@ -228,3 +228,38 @@ def test_rendered_violations_point_at_frames_and_plates(run) -> None:
         assert v.frame_sequence in seqs
         assert (v.frame_sequence - 1) * 0.1 - 1e-6 <= v.t_s <= v.frame_sequence * 0.1 + 1e-6
         assert v.plate_text in sim.plates and is_valid(v.plate_text)
+
+
+@pytest.mark.parametrize(
+    ("fps", "frames_in_lane", "labelled"),
+    [
+        (10.0, 10, False),  # 0.9 s between the first and the last frame in the lane
+        (10.0, 11, True),  # 1.0 s
+        (12.5, 13, False),  # 0.96 s: a sum of 13 steps (1.04 s) would have labelled it
+        (12.5, 14, True),  # 1.04 s
+        (25.0, 26, True),  # 1.0 s
+    ],
+)
+def test_wrong_lane_needs_one_second_between_the_first_and_last_frame_in_the_lane(
+    fps: float, frames_in_lane: int, labelled: bool
+) -> None:
+    """The judge labels what a camera seeing every frame could prove: the time from the first to
+    the latest frame in the closed lane, as the stage measures it (``wrong_lane@2``)."""
+    from types import SimpleNamespace
+
+    from ingest.camera import VehicleClass
+
+    layout = build_layout(load_camera(CAMERAS_DIR / "sim-speed-01.yaml"))
+    lane = next(ln for ln in layout.lanes if VehicleClass.MOTORBIKE not in ln.allowed and ln.direction > 0)
+    judge = Judge(layout)
+    dt = 1.0 / fps
+    bike = SimpleNamespace(track_id=1, cls=VehicleClass.MOTORBIKE, heading=1, v=10.0, x=(lane.x0 + lane.x1) / 2,
+                           near_y=layout.y_visible + 1.0, y=layout.y_visible + 2.0)
+    found = []
+    for k in range(frames_in_lane):
+        judge.before([bike])
+        if k:  # the first frame is where it is seen first; then it moves 0.5 m a frame, in the lane
+            bike.near_y += 0.5
+            bike.y += 0.5
+        found += judge.after([bike], k * dt, dt, lambda t: (None, 0.0))
+    assert bool([j for j in found if j.rule == Rule.WRONG_LANE]) is labelled
