@@ -14,23 +14,13 @@ import cv2
 import numpy as np
 
 from cases.plates import Layout, PlateColour, PlateKind
-from ingest.sim.plates import SimPlate, render_plate
+from ingest.sim.plates import FONTS, SimPlate, render_plate
 
+_FONT_NAMES = tuple(FONTS)
 # OSP-DIN first: the real plate face is DIN-like. With 65 % (stage 11, was 45 %) the reader dropped
 # half as many characters on real plates; 85 % (stage 12) gained nothing more. (Its M, closer to the
 # real one, was the reason to try it, but the M->H confusions did not move: docs/model-plate-reader.md.)
-# Stage 13 takes a fifth of the plates for three more condensed faces (Barlow, DIN-inspired; Big
-# Shoulders, whose M is the real one's), for more variety of letter shapes.
-FONT_MIX: dict[str, float] = {
-    "din": 0.55,
-    "roboto-condensed": 0.15,
-    "roboto-condensed-medium": 0.05,
-    "barlow-condensed-medium": 0.1,
-    "barlow-semi-condensed": 0.08,
-    "big-shoulders-text-medium": 0.07,
-}
-_FONT_NAMES = tuple(FONT_MIX)
-_FONT_P = tuple(FONT_MIX.values())
+_FONT_P = (0.65, 0.25, 0.1)
 
 
 @dataclass(frozen=True)

@@ -35,9 +35,6 @@ FONTS: dict[str, Path] = {
     "din": FONT_DIR / "OSP-DIN.ttf",
     "roboto-condensed": FONT_DIR / "RobotoCondensed-Regular.ttf",
     "roboto-condensed-medium": FONT_DIR / "RobotoCondensed-Medium.ttf",
-    "barlow-condensed-medium": FONT_DIR / "BarlowCondensed-Medium.ttf",
-    "barlow-semi-condensed": FONT_DIR / "BarlowSemiCondensed-Regular.ttf",
-    "big-shoulders-text-medium": FONT_DIR / "BigShouldersText-Medium.ttf",
 }
 DEFAULT_FONT = "din"
 
