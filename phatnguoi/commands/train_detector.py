@@ -259,7 +259,7 @@ def _command_line(ctx: click.Context) -> str:
     parts = ["phatnguoi", "train", "detector"]
     for param in ctx.command.params:
         value = ctx.params.get(param.name or "")
-        if value is None or value is False or not param.opts or value == param.default:
+        if value is None or value is False or value == () or not param.opts or value == param.default:
             continue
         parts.append(param.opts[0])
         if value is not True:
