@@ -49,7 +49,7 @@ import numpy as np
 from detection.types import Box, Detection, ObjectClass, Rule, ViolationEvent
 from ingest.camera import CameraConfig, load_camera
 from ingest.sim.judge import WRONG_LANE_MIN_S
-from phatnguoi.commands.options import parse_rates
+from phatnguoi.commands.options import detector_options, parse_rates
 from phatnguoi.commands.train_detector import EVAL_SEED  # training refuses this seed and above
 
 REPO = Path(__file__).resolve().parent.parent.parent
@@ -585,13 +585,13 @@ def _cache_counts(detector: Any) -> dict[str, int]:
 def make_detector(weights: Path | None = None, detections_dir: Path | None = None) -> Any:
     """The YOLO detector of ``weights`` (default: the shipped one), its answers kept in
     ``detections_dir`` when one is given."""
-    from detection.detector import DEFAULT_WEIGHTS, YoloDetector
+    from detection.detector import YoloDetector
     from phatnguoi.commands.detections_cache import CachingDetector, weights_digest
 
     detector = YoloDetector(weights)
     if detections_dir is None:
         return detector
-    return CachingDetector(detector, detections_dir, weights_digest(Path(weights or DEFAULT_WEIGHTS)))
+    return CachingDetector(detector, detections_dir, weights_digest(detector.weights))
 
 
 @click.command(name="scenes")
@@ -606,11 +606,7 @@ def make_detector(weights: Path | None = None, detections_dir: Path | None = Non
               help="Share of vehicles intending a violation, e.g. wrong_way=0.2 (simulator default otherwise).")
 @click.option("--window-s", type=float, default=3.0, show_default=True,
               help=f"Match window for red light and speeding, seconds (sustained acts: {SUSTAINED_WINDOW_S:g} s).")
-@click.option("--weights", type=click.Path(exists=True, path_type=Path), default=None,
-              help="Detector weights (.pt, .onnx or OpenVINO folder; default: the shipped detector).")
-@click.option("--detections", "detections_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Keep the detector's answers per frame in this folder; a re-run of the same scenes and "
-              "weights replays them (rule and tracker work).")
+@detector_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def group(
     seconds: float,

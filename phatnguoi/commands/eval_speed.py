@@ -29,6 +29,7 @@ import numpy as np
 from detection.fakes import ScriptedReader
 from detection.types import Box
 from phatnguoi.commands.eval_scenes import _iou, wilson
+from phatnguoi.commands.options import detector_options
 from phatnguoi.commands.train_detector import EVAL_SEED
 
 
@@ -123,10 +124,7 @@ def calibration(timed: list[dict], camera: Any, floors: list[float], z: float) -
               help="Share of vehicles the simulator makes speed (more fast vehicles per CPU minute).")
 @click.option("--floor", "floors", type=float, multiple=True, default=(0.0, 3.0, 4.0, 6.0), show_default=True,
               help="Box-jitter floors to compare, pixels (repeatable).")
-@click.option("--weights", type=click.Path(exists=True, path_type=Path), default=None,
-              help="Detector weights (default: the shipped detector).")
-@click.option("--detections", "detections_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Keep the detector's answers per frame in this folder; a re-run replays them.")
+@detector_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def group(camera_id: str, seeds: tuple[int, ...], seconds: float, speeding_rate: float, floors: tuple[float, ...],
           weights: Path | None, detections_dir: Path | None, as_json: bool) -> None:

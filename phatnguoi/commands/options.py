@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
 
 import click
 
@@ -25,3 +27,17 @@ def parse_rates(values: Sequence[str]) -> dict[str, float]:
         if not 0 <= rates[rule.value] <= 1:
             raise click.BadParameter(f"expected a share in 0..1, got {value!r}")
     return rates
+
+
+def detector_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--weights`` and ``--detections`` for the evaluations that run the detector
+    (``phatnguoi.commands.eval_scenes.make_detector``)."""
+    command = click.option(
+        "--detections", "detections_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+        help="Keep the detector's answers per frame in this folder; a re-run of the same scenes and weights "
+        "replays them (rule and tracker work).",
+    )(command)
+    return click.option(
+        "--weights", type=click.Path(exists=True, path_type=Path), default=None,
+        help="Detector weights (.pt, .onnx or OpenVINO folder; default: the shipped detector).",
+    )(command)
