@@ -75,9 +75,9 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(args.threads)
-    from ultralytics import YOLO
+    from detection.detector import DEFAULT_WEIGHTS, SIM_CLASS_MAP, YoloDetector, import_ultralytics
 
-    from detection.detector import DEFAULT_WEIGHTS, SIM_CLASS_MAP, YoloDetector
+    YOLO = import_ultralytics().YOLO
 
     image = _frame(args.image)
     rows = []

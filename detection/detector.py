@@ -14,7 +14,10 @@ Classes that the map leaves out (a COCO person, a dog) are dropped by the adapte
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -161,6 +164,43 @@ def check_image(image: object) -> np.ndarray:
     return image
 
 
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A stream handler that writes to whatever ``sys.stderr`` is when it logs (pytest and click
+    swap it), so a closed capture buffer is never written to."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
+def import_ultralytics() -> Any:
+    """Import ultralytics offline, with its log on stderr.
+
+    ultralytics logs to stdout, and on a machine without its settings file the import itself
+    announces the file it creates: that would corrupt the one JSON object a ``--json`` command
+    prints. Every use of ultralytics in the project goes through here.
+    """
+    os.environ.setdefault("YOLO_OFFLINE", "1")
+    if "ultralytics" not in sys.modules:
+        with contextlib.redirect_stdout(sys.stderr):
+            import ultralytics  # noqa: F401
+    logger = logging.getLogger("ultralytics")
+    for handler in list(logger.handlers):
+        if type(handler) is logging.StreamHandler:
+            quiet = _StderrHandler()
+            quiet.setLevel(handler.level)
+            quiet.setFormatter(handler.formatter)
+            for f in handler.filters:
+                quiet.addFilter(f)
+            logger.removeHandler(handler)
+            logger.addHandler(quiet)
+    return sys.modules["ultralytics"]
+
 def load_yolo(weights: Path, *, task: str = "detect") -> Any:
     """Load ``.pt``, ``.onnx`` or an OpenVINO export folder with ultralytics (offline)."""
     weights = Path(weights)
@@ -173,9 +213,7 @@ def load_yolo(weights: Path, *, task: str = "detect") -> Any:
             )
     elif weights.suffix not in _WEIGHT_SUFFIXES:
         raise ValueError(f"detector weights: expected a .pt, .onnx or OpenVINO folder, got {weights.name!r}")
-    os.environ.setdefault("YOLO_OFFLINE", "1")
-    from ultralytics import YOLO
-
+    YOLO = import_ultralytics().YOLO
     return YOLO(str(weights), task=task)
 
 

@@ -10,7 +10,6 @@ attached to its vehicle by position downstream.
 
 from __future__ import annotations
 
-import os
 from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
@@ -19,7 +18,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from detection.detector import check_image
+from detection.detector import check_image, import_ultralytics
 from detection.types import Detection, ObjectClass
 
 VEHICLES: tuple[ObjectClass, ...] = (
@@ -143,8 +142,7 @@ def make_tracker(kind: str = "bytetrack", *, fps: float = 10, young_buffer: floa
         raise ValueError(f"tracker: expected fps > 0, got {fps}")
     if not young_buffer >= 0:
         raise ValueError(f"tracker: expected young_buffer >= 0, got {young_buffer}")
-    os.environ.setdefault("YOLO_OFFLINE", "1")
-    import ultralytics
+    ultralytics = import_ultralytics()
     from ultralytics.trackers.track import TRACKER_MAP
 
     cfg_path = Path(ultralytics.__file__).parent / "cfg" / "trackers" / KINDS[kind]

@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from detection.detector import CLASSES_FILE, DEFAULT_WEIGHTS
+from detection.detector import CLASSES_FILE, DEFAULT_WEIGHTS, import_ultralytics
 from phatnguoi.commands.train_detector import (
     CLASS_NAMES,
     DEFAULT_DATA_ROOT,
@@ -32,7 +32,7 @@ def evaluate(
     import torch
 
     torch.set_num_threads(threads)
-    from ultralytics import YOLO
+    YOLO = import_ultralytics().YOLO
 
     model = YOLO(str(weights), task="detect")
     t0 = time.perf_counter()

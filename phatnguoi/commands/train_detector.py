@@ -19,7 +19,7 @@ from typing import Any
 import click
 import yaml
 
-from detection.detector import MODEL_DIR, SIM_CLASS_MAP
+from detection.detector import MODEL_DIR, SIM_CLASS_MAP, import_ultralytics
 from phatnguoi.commands.options import parse_rates
 
 #: Data-set seeds. The simulator draws every scene of a data set from one master seed; training
@@ -114,8 +114,7 @@ def export_and_ship(best: Path, out_dir: Path, *, imgsz: int, info: dict[str, An
 
     Returns the size in bytes of each shipped artefact.
     """
-    from ultralytics import YOLO
-
+    YOLO = import_ultralytics().YOLO
     model = YOLO(str(best))
     onnx_path = Path(model.export(format="onnx", imgsz=imgsz, simplify=True, quantize=16, device="cpu"))
     ov_path = Path(YOLO(str(best)).export(format="openvino", imgsz=imgsz, quantize=16, device="cpu"))
@@ -193,7 +192,7 @@ def group(
     import torch
 
     torch.set_num_threads(threads)
-    from ultralytics import YOLO
+    YOLO = import_ultralytics().YOLO
 
     rates = {**TRAIN_RATES, **parse_rates(rate_values)}
     data_dir = data_dir or DEFAULT_DATA_ROOT / f"detector-train-s{seed}-n{n}"

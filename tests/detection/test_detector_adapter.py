@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -183,3 +187,19 @@ def test_shipped_weights_by_backend() -> None:
     assert shipped_weights("openvino").name == "detector_openvino_model"
     with pytest.raises(ValueError, match="unknown 'tensorrt'; known backends: pytorch, onnx, openvino"):
         shipped_weights("tensorrt")
+
+
+def test_ultralytics_logs_to_stderr_so_json_output_stays_clean(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """On a machine without ultralytics' settings file its import announces the file it creates;
+    through ``import_ultralytics`` that and every later log line go to stderr, never stdout."""
+    code = (
+        "import json; from detection.detector import import_ultralytics\n"
+        "u = import_ultralytics(); u.utils.LOGGER.info('a log line')\n"
+        "print(json.dumps({'ok': True}))\n"
+    )
+    env = {**os.environ, "YOLO_CONFIG_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == '{"ok": true}\n'
+    assert "Creating new Ultralytics Settings" in done.stderr
+    assert "a log line" in done.stderr
