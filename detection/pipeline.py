@@ -138,6 +138,7 @@ class _TrackState:
     last_read_sequence: int = -(10**9)
     plate_crops: dict[int, tuple[np.ndarray, int]] = field(default_factory=dict)  # seq -> crop, t_ns
     fired: set[Rule] = field(default_factory=set)
+    succeeded: bool = False  # a new track took this lost one's place (at most one may)
 
     @property
     def vehicle_class(self) -> VehicleClass:
@@ -362,14 +363,26 @@ class DetectionStage:
                 )
             )
         # a new track on a vehicle an older track already follows shares its fired rules (one act,
-        # one violation): a twin box on it, or the successor of a track the tracker lost
+        # one violation): a twin box on it, or the successor of a track the tracker lost. A lost
+        # track has one successor at most, the nearest of the tracks born on this frame: when a
+        # group of motorbikes comes into view together, the others are other vehicles.
+        successors: list[tuple[float, _TrackState, _TrackState]] = []
         for track, box in born:
-            older, kind = self._twin(state, track, box, frame.sequence), "twin"
-            if older is None:
-                older, kind = self._predecessor(state, track), "successor"
-            if older is not None:
-                track.fired = older.fired  # shared: what one of them fires, the other has fired
-                self.stats[f"{kind}_tracks"] += 1
+            twin = self._twin(state, track, box, frame.sequence)
+            if twin is not None:
+                track.fired = twin.fired  # shared: what one of them fires, the other has fired
+                twin.succeeded = twin.succeeded or twin.last_sequence < frame.sequence  # lost: taken
+                self.stats["twin_tracks"] += 1
+                continue
+            successors += self._predecessors(state, track)
+        linked: set[int] = set()
+        for _, track, older in sorted(successors, key=lambda c: c[0]):
+            if older.succeeded or id(track) in linked:
+                continue
+            older.succeeded = True
+            linked.add(id(track))
+            track.fired = older.fired
+            self.stats["successor_tracks"] += 1
 
     def _add_birth(self, state: _CameraState, track: _TrackState, box: Box, frame: Frame) -> None:
         """Give a new track the detection it was born from on the frame before.
@@ -417,18 +430,21 @@ class DetectionStage:
                 best, best_iou = other, overlap
         return best
 
-    def _predecessor(self, state: _CameraState, track: _TrackState) -> _TrackState | None:
-        """A track lost at most ``stitch_s`` before the new track's first point, whose motion (its
-        road-plane velocity over its last ``stitch_s``) carried on to that moment lands within
-        ``stitch_m`` of it, or None. ByteTrack loses a fast vehicle near the camera (it moves most
-        of its length between frames) and starts a new track on it."""
+    def _predecessors(
+        self, state: _CameraState, track: _TrackState
+    ) -> list[tuple[float, _TrackState, _TrackState]]:
+        """(distance, ``track``, lost track) for each track lost at most ``stitch_s`` before the
+        new track's first point, not yet succeeded, whose motion (its road-plane velocity over its
+        last ``stitch_s``) carried on to that moment lands within ``stitch_m`` of it. ByteTrack
+        loses a fast vehicle near the camera (it moves most of its length between frames) and
+        starts a new track on it."""
         if not track.points:
-            return None
+            return []
         first = track.points[0]
         window = int(self.settings.stitch_s * 1e9)
-        best, best_d = None, self.settings.stitch_m
+        found = []
         for other in state.tracks.values():
-            if other is track or len(other.points) < 2 or other.last_sequence >= first.sequence:
+            if other is track or other.succeeded or len(other.points) < 2 or other.last_sequence >= first.sequence:
                 continue
             last = other.points[-1]
             if not 0 < first.t_ns - last.t_ns <= window:
@@ -439,9 +455,9 @@ class DetectionStage:
             v = np.subtract(last.world, ref.world) / ((last.t_ns - ref.t_ns) / 1e9)
             predicted = np.add(last.world, v * ((first.t_ns - last.t_ns) / 1e9))
             d = float(np.hypot(*np.subtract(first.world, predicted)))
-            if d <= best_d:
-                best, best_d = other, d
-        return best
+            if d <= self.settings.stitch_m:
+                found.append((d, track, other))
+        return found
 
     def _read_plates(
         self,

@@ -481,3 +481,35 @@ def test_a_track_lost_and_restarted_on_the_same_vehicle_does_not_fire_again(tmp_
     assert rules == [Rule.WRONG_WAY] and stats["successor_tracks"] == 1
     rules, stats = run_with()
     assert rules == [Rule.WRONG_WAY] and stats["twin_tracks"] == 1
+
+
+def test_a_lost_track_has_one_successor_and_the_vehicle_beside_it_fires_its_own(tmp_path):
+    """seed 9000301: ByteTrack lost a motorbike as a group of four came into view on red; the new
+    tracks of it and of two riders beside it all took it for their predecessor and shared one set
+    of fired rules, so only the first of them to cross the line was fined."""
+
+    def with_neighbour(i: int) -> list[Detection]:
+        out = detections(i)
+        car = car_box(i)
+        if car is not None and i >= 8:  # a second car 2 m to the right from frame 8 on
+            out.append(Detection(ObjectClass.CAR, Box(car.x1 + 40, car.y1, car.x2 + 40, car.y2), 0.9))
+        return out
+
+    def run_with(**settings):
+        s = stage(tmp_path, dedupe_window_s=0.0, **settings)
+        s.detector = ScriptedDetector(with_neighbour)
+        s._states["cam-a"].tracker = RenumberingTracker(at=8)  # the first car's track restarts there
+        events, _ = run(s, frames(RED_AT_8))
+        return events, s.stats
+
+    # twins off: the first car's new track can only be linked to its lost track as its successor
+    events, stats = run_with(twin_iou=1.01, stitch_s=0.0)  # not stitched: each new track on its own
+    assert [e.rule for e in events] == [Rule.RED_LIGHT, Rule.RED_LIGHT]
+    events, stats = run_with(twin_iou=1.01)
+    assert [e.rule for e in events] == [Rule.RED_LIGHT, Rule.RED_LIGHT]
+    assert stats["successor_tracks"] == 1  # the first car's new track, not its neighbour's
+    # twins on: at this slow speed the new track overlaps the lost one's last box, a twin of it;
+    # the lost track is taken then, and the neighbour is not its successor either
+    events, stats = run_with()
+    assert [e.rule for e in events] == [Rule.RED_LIGHT, Rule.RED_LIGHT]
+    assert (stats["twin_tracks"], stats["successor_tracks"]) == (1, 0)
