@@ -69,7 +69,9 @@ class Judge:
         self.tracks: dict[int, _Track] = {}
         self.done: set[tuple[int, Rule]] = set()
         # lane rules apply where the lanes are painted and seen: from the bottom of the image to
-        # the stop line (or the far end of the segment)
+        # the stop line (or the far end of the segment), and within the lane polygon of the
+        # camera's configuration, which the stage applies the rules with (the simulated cameras'
+        # lanes end 0.3 m before the stop line, on the stop bar)
         self.lane_y = (layout.y_visible, layout.stop_y if layout.stop_y is not None else layout.y_far)
 
     def before(self, agents: list[Agent]) -> None:
@@ -110,8 +112,9 @@ class Judge:
                         out += self._emit(
                             a, Rule.SPEEDING, tx, speed_kmh=round(kmh, 2), speed_limit_kmh=limit
                         )
-            in_lanes = self.lane_y[0] <= y1 <= self.lane_y[1]
-            lane = L.lane_at(a.x) if in_lanes else None
+            lane = L.lane_at(a.x) if self.lane_y[0] <= y1 <= self.lane_y[1] else None
+            if lane is not None and not lane.y0 <= y1 <= lane.y1:
+                lane = None  # past the end of the lane as the camera's configuration draws it
             # wrong way: moving against the lane's legal direction
             if lane is not None:
                 moved = (y1 - y0) * lane.direction

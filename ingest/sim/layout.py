@@ -21,6 +21,8 @@ class LaneGeom:
     x1: float
     direction: int  # +1: legal flow is +y, -1: -y
     allowed: frozenset[VehicleClass]
+    y0: float = float("-inf")  # where the camera configuration's lane polygon begins and ends
+    y1: float = float("inf")
 
     @property
     def centre(self) -> float:
@@ -86,6 +88,8 @@ def build_layout(camera: CameraConfig) -> Layout:
                 x1=float(world[:, 0].max()),
                 direction=1 if flow[1, 1] >= flow[0, 1] else -1,
                 allowed=frozenset(lane.allowed),
+                y0=float(world[:, 1].min()),
+                y1=float(world[:, 1].max()),
             )
         )
     lanes.sort(key=lambda g: g.x0)

@@ -263,3 +263,28 @@ def test_wrong_lane_needs_one_second_between_the_first_and_last_frame_in_the_lan
             bike.y += 0.5
         found += judge.after([bike], k * dt, dt, lambda t: (None, 0.0))
     assert bool([j for j in found if j.rule == Rule.WRONG_LANE]) is labelled
+
+
+@pytest.mark.parametrize(("start_before_end_m", "labelled"), [(1.05, True), (0.95, False)])
+def test_wrong_lane_time_ends_where_the_configured_lane_ends(start_before_end_m: float, labelled: bool) -> None:
+    """The simulated intersections' lane polygons end 0.3 m before the stop line, and the stage
+    applies the rule with those polygons: a motorbike that spends 11 frames (1.0 s) in a car lane
+    only if its last frame, on the stop bar past the polygon, counts is not labelled."""
+    from types import SimpleNamespace
+
+    from ingest.camera import VehicleClass
+
+    layout = build_layout(load_camera(CAMERAS_DIR / "sim-intersection-02.yaml"))
+    lane = next(ln for ln in layout.lanes if VehicleClass.MOTORBIKE not in ln.allowed)
+    assert layout.stop_y is not None and lane.y1 < layout.stop_y - 0.2
+    judge = Judge(layout)
+    bike = SimpleNamespace(track_id=1, cls=VehicleClass.MOTORBIKE, heading=1, v=1.0, x=(lane.x0 + lane.x1) / 2,
+                           near_y=lane.y1 - start_before_end_m, y=lane.y1 - start_before_end_m + 1.0)
+    found = []
+    for k in range(11):  # 0.1 m a frame: the last frame 0.05 m past the lane's end, or 0.05 m before it
+        judge.before([bike])
+        if k:
+            bike.near_y += 0.1
+            bike.y += 0.1
+        found += judge.after([bike], k * 0.1, 0.1, lambda t: (None, 0.0))
+    assert bool([j for j in found if j.rule == Rule.WRONG_LANE]) is labelled
