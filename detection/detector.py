@@ -164,7 +164,6 @@ def check_image(image: object) -> np.ndarray:
     return image
 
 
-
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """A stream handler that writes to whatever ``sys.stderr`` is when it logs (pytest and click
     swap it), so a closed capture buffer is never written to."""
@@ -200,6 +199,7 @@ def import_ultralytics() -> Any:
             logger.removeHandler(handler)
             logger.addHandler(quiet)
     return sys.modules["ultralytics"]
+
 
 def load_yolo(weights: Path, *, task: str = "detect") -> Any:
     """Load ``.pt``, ``.onnx`` or an OpenVINO export folder with ultralytics (offline)."""

@@ -374,13 +374,13 @@ class DetectionStage:
                 twin.succeeded = twin.succeeded or twin.last_sequence < frame.sequence  # lost: taken
                 self.stats["twin_tracks"] += 1
                 continue
-            successors += self._predecessors(state, track)
-        linked: set[int] = set()
+            successors += [(d, track, older) for d, older in self._predecessors(state, track)]
+        linked: set[int] = set()  # tracker ids of the new tracks given a predecessor
         for _, track, older in sorted(successors, key=lambda c: c[0]):
-            if older.succeeded or id(track) in linked:
+            if older.succeeded or track.tracker_id in linked:
                 continue
             older.succeeded = True
-            linked.add(id(track))
+            linked.add(track.tracker_id)
             track.fired = older.fired
             self.stats["successor_tracks"] += 1
 
@@ -430,10 +430,8 @@ class DetectionStage:
                 best, best_iou = other, overlap
         return best
 
-    def _predecessors(
-        self, state: _CameraState, track: _TrackState
-    ) -> list[tuple[float, _TrackState, _TrackState]]:
-        """(distance, ``track``, lost track) for each track lost at most ``stitch_s`` before the
+    def _predecessors(self, state: _CameraState, track: _TrackState) -> list[tuple[float, _TrackState]]:
+        """(distance, lost track) for each track lost at most ``stitch_s`` before the
         new track's first point, not yet succeeded, whose motion (its road-plane velocity over its
         last ``stitch_s``) carried on to that moment lands within ``stitch_m`` of it. ByteTrack
         loses a fast vehicle near the camera (it moves most of its length between frames) and
@@ -456,7 +454,7 @@ class DetectionStage:
             predicted = np.add(last.world, v * ((first.t_ns - last.t_ns) / 1e9))
             d = float(np.hypot(*np.subtract(first.world, predicted)))
             if d <= self.settings.stitch_m:
-                found.append((d, track, other))
+                found.append((d, other))
         return found
 
     def _read_plates(

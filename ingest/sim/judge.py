@@ -112,9 +112,9 @@ class Judge:
                         out += self._emit(
                             a, Rule.SPEEDING, tx, speed_kmh=round(kmh, 2), speed_limit_kmh=limit
                         )
-            lane = L.lane_at(a.x) if self.lane_y[0] <= y1 <= self.lane_y[1] else None
-            if lane is not None and not lane.y0 <= y1 <= lane.y1:
-                lane = None  # past the end of the lane as the camera's configuration draws it
+            lane = L.lane_at(a.x)
+            if lane is not None and not max(self.lane_y[0], lane.y0) <= y1 <= min(self.lane_y[1], lane.y1):
+                lane = None
             # wrong way: moving against the lane's legal direction
             if lane is not None:
                 moved = (y1 - y0) * lane.direction

@@ -21,8 +21,8 @@ class LaneGeom:
     x1: float
     direction: int  # +1: legal flow is +y, -1: -y
     allowed: frozenset[VehicleClass]
-    y0: float = float("-inf")  # where the camera configuration's lane polygon begins and ends
-    y1: float = float("inf")
+    y0: float  # where the camera configuration's lane polygon begins and ends
+    y1: float
 
     @property
     def centre(self) -> float:
