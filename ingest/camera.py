@@ -80,6 +80,10 @@ class DistanceCheck(_Strict):
 class Calibration(_Strict):
     points: list[CalibrationPoint] = Field(min_length=4)
     checks: list[DistanceCheck] = []
+    # the camera's height above the road, metres (the installation record): a box whose bottom
+    # edge sits above the road (a bus's rear underside) projects onto the road too far away, by
+    # a factor mount_height_m / (mount_height_m - that height); the speed rule corrects for it
+    mount_height_m: float | None = Field(default=None, gt=1.0, le=50.0)
 
 
 def _polygon_area(polygon: list[Point]) -> float:

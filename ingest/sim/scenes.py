@@ -108,6 +108,7 @@ def _scene(
                     "tolerance": 0.02,
                 },
             ],
+            "mount_height_m": round(height_m, 2),
         },
     }
     lane_docs = []

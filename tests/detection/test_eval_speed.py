@@ -34,3 +34,37 @@ def test_lower_bound_and_interval_against_the_true_speed() -> None:
     # no floor: a clean trajectory states almost no uncertainty, so even the exact one barely holds
     tight = calibration(items, cam, [0.0], z=1.645)["0"]
     assert tight["sigma_median_kmh"] < row["sigma_median_kmh"]
+
+
+def test_the_share_is_also_given_per_class() -> None:
+    """A bias of one class must show: buses measured fast hid in a pooled share of 95 %."""
+    from dataclasses import replace
+
+    from ingest.camera import VehicleClass
+
+    cam = camera()
+    measured = measure_speed(_item(0)["track"], Scene(cam, settings=RuleSettings(speed_box_jitter_px=6)))
+    speed, sigma = measured.speed_kmh, measured.sigma_kmh
+    car = _item(speed)
+    bus = _item(speed - 2 * sigma)
+    bus["track"] = replace(bus["track"], vehicle_class=VehicleClass.TRUCK)  # no bottom-height correction
+    row = calibration([car, bus], cam, [6.0], z=1.645)["6"]
+    assert row["per_class"]["car"] == {"n": 1, "lower_bound_holds": 1.0, "bias_kmh": 0.0, "error_mean_kmh": 0.0}
+    assert row["per_class"]["truck"]["lower_bound_holds"] == 0.0
+    assert row["per_class"]["truck"]["bias_kmh"] == pytest.approx(2 * sigma, abs=0.02)
+
+
+def test_floors_apply_to_every_class_and_the_shipped_settings_come_last() -> None:
+    """A motorbike has its own 2 px floor when shipped; a compared floor replaces it for all."""
+    from dataclasses import replace
+
+    from ingest.camera import VehicleClass
+
+    cam = camera()
+    bike = _item(72.0)
+    bike["track"] = replace(bike["track"], vehicle_class=VehicleClass.MOTORBIKE)
+    table = calibration([bike], cam, [3.0, 6.0], z=1.645)
+    assert list(table) == ["3", "6", "shipped"]
+    assert table["6"]["sigma_median_kmh"] > table["3"]["sigma_median_kmh"] > table["shipped"]["sigma_median_kmh"]
+    assert RuleSettings().box_jitter_px(VehicleClass.MOTORBIKE) == 2.0
+    assert RuleSettings().box_jitter_px(VehicleClass.CAR) == 3.0

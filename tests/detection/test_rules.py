@@ -471,3 +471,61 @@ def test_select_rules():
     assert list(select_rules(["red_light"])) == [Rule.RED_LIGHT]
     with pytest.raises(ValueError, match="known rules: red_light"):
         select_rules(["jaywalking"])
+
+
+def _bus_seen_from_behind(camera_cfg: CameraConfig, *, kmh: float, bottom_h: float, cls=V.BUS) -> Track:
+    """A vehicle driving away up the lane at ``kmh``, its box bottom the rear underside ``bottom_h``
+    above the road: projected through the pinhole behind the camera file, then back onto the road
+    with the file's homography, as the stage does with a box's bottom centre."""
+    from ingest.sim.geometry import pose_from_config
+
+    pose = pose_from_config(camera_cfg)
+    v = kmh / 3.6
+    pts = []
+    for i in range(40):
+        t = i / camera_cfg.fps
+        uv, _ = pose.project(np.array([[5.6, 8.0 + v * t, bottom_h]]))
+        u, w = float(uv[0, 0]), float(uv[0, 1])
+        ((wx, wy),) = camera_cfg.to_world([(u, w)])
+        pts.append(TrackPoint(i, int(t * S), (u, w), (float(wx), float(wy)), Box(u - 60, w - 150, u + 60, w)))
+    return Track(1, "0:1", cls, tuple(pts))
+
+
+def _sim_speed_camera(**calibration) -> CameraConfig:
+    from ingest.camera import load_camera
+    from ingest.sim.scenes import CAMERAS_DIR
+
+    cam = load_camera(CAMERAS_DIR / "sim-speed-01.yaml")
+    return cam.model_copy(update={"calibration": cam.calibration.model_copy(update=calibration)})
+
+
+def test_a_bus_timed_on_its_rear_underside_reads_fast_by_the_height_and_is_scaled_back():
+    """A box bottom 0.4 m up, seen from 7 m, lands on the road 7 / 6.6 times as far from the
+    camera: the speed reads 6 % fast unless the rule knows the class's bottom height."""
+    cam = _sim_speed_camera()
+    assert cam.calibration.mount_height_m == 7.0
+    bus = _bus_seen_from_behind(cam, kmh=60.0, bottom_h=0.4)
+    est = measure_speed(bus, Scene(cam))
+    assert est is not None
+    assert est.height_factor == pytest.approx(6.6 / 7.0)
+    assert est.speed_kmh == pytest.approx(60.0, rel=0.003)
+    assert est.sigma_height_kmh == pytest.approx(60.0 * 0.05 / 6.6, rel=0.01)
+    raw = measure_speed(bus, Scene(cam, settings=RuleSettings(speed_bottom_height_m={})))
+    assert raw.height_factor == 1.0 and raw.sigma_height_kmh == 0.0
+    assert raw.speed_kmh == pytest.approx(60.0 * 7.0 / 6.6, rel=0.003)
+    # a car's box ends at its wheels: no correction for that class
+    car = _bus_seen_from_behind(cam, kmh=60.0, bottom_h=0.0, cls=V.CAR)
+    assert measure_speed(car, Scene(cam)).speed_kmh == pytest.approx(60.0, rel=0.003)
+
+
+def test_without_a_mount_height_the_bus_correction_assumes_a_low_camera_in_the_drivers_favour():
+    cam = _sim_speed_camera(mount_height_m=None)
+    bus = _bus_seen_from_behind(cam, kmh=70.0, bottom_h=0.4)
+    est = measure_speed(bus, Scene(cam))
+    assert est.height_factor == pytest.approx(4.6 / 5.0)
+    assert est.speed_kmh < 70.0  # slower than the truth, never faster
+    decision = speeding(bus, Scene(cam))
+    assert decision is not None
+    assert decision.thresholds["mount_height_m"] == 5.0
+    assert decision.thresholds["speed_bottom_height_m"] == 0.4
+    assert RULE_VERSIONS[Rule.SPEEDING] == decision.rule_version == "speeding@5"
