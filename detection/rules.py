@@ -611,7 +611,7 @@ def measure_speed(track: Track, scene: Scene) -> SpeedEstimate | None:
     return SpeedEstimate(
         speed_kmh=mps * 3.6,
         sigma_kmh=sigma * 3.6,
-        distance_m=dist,
+        distance_m=dist * factor,  # on the road, as the speed: scaled like it
         duration_s=dt,
         points=len(samples),
         exit_t_ns=exit_[0],

@@ -510,6 +510,7 @@ def test_a_bus_timed_on_its_rear_underside_reads_fast_by_the_height_and_is_scale
     assert est.height_factor == pytest.approx(6.6 / 7.0)
     assert est.speed_kmh == pytest.approx(60.0, rel=0.003)
     assert est.sigma_height_kmh == pytest.approx(60.0 * 0.05 / 6.6, rel=0.01)
+    assert est.distance_m / est.duration_s * 3.6 == pytest.approx(est.speed_kmh, rel=0.01)  # the same road
     raw = measure_speed(bus, Scene(cam, settings=RuleSettings(speed_bottom_height_m={})))
     assert raw.height_factor == 1.0 and raw.sigma_height_kmh == 0.0
     assert raw.speed_kmh == pytest.approx(60.0 * 7.0 / 6.6, rel=0.003)
