@@ -103,3 +103,12 @@ def test_random_cameras_are_valid_and_varied() -> None:
     assert any(c.stop_line for c in cams) and any(c.speed for c in cams)
     for c in cams:
         build_layout(c)
+
+
+@pytest.mark.parametrize("path", sorted(CAMERAS_DIR.glob("sim-*.yaml")), ids=lambda p: p.stem)
+def test_the_stated_mount_height_is_the_one_the_calibration_implies(path: Path) -> None:
+    """The speed rule scales a bus's speed by the file's mount height: it must be the height of
+    the camera the homography comes from (recovered from the calibration alone)."""
+    camera = load_camera(path)
+    assert camera.calibration.mount_height_m is not None
+    assert float(pose_from_config(camera).centre[2]) == pytest.approx(camera.calibration.mount_height_m, abs=0.05)
