@@ -19,6 +19,7 @@ from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from cases import deadlines, identification, payments, resolution, submissions
 from cases.models import Appointment, AuditLog, Case, DeadlineFlag, Decision, Payment, Statement, Transfer, Unit, User
@@ -419,15 +420,18 @@ def refuse(
 async def payment_callback(request: Request, session: SessionDep) -> Response:
     """A payment provider reports a payment. Authenticated by its HMAC signature only: a forged or
     altered callback is refused with 403 and audited; a replay of a genuine one is answered 200
-    and changes nothing."""
+    and changes nothing. The body is awaited here; the database work runs on a worker thread, so a
+    wait for SQLite's write lock never blocks the event loop (and the request holding the lock)."""
     body = await request.body()
+    return await run_in_threadpool(
+        _payment_callback, session, body, request.headers.get(payments.SIGNATURE_HEADER),
+        request.app.state.payment_callback_secret,
+    )
+
+
+def _payment_callback(session: Session, body: bytes, signature: str | None, secret: str) -> Response:
     try:
-        paid, created = payments.handle_callback(
-            session=session,
-            body=body,
-            signature=request.headers.get(payments.SIGNATURE_HEADER),
-            secret=request.app.state.payment_callback_secret,
-        )
+        paid, created = payments.handle_callback(session=session, body=body, signature=signature, secret=secret)
     except payments.ForgedCallback as exc:
         session.commit()  # only the audit row of the refusal
         return JSONResponse({"detail": str(exc)}, status_code=exc.status_code)
