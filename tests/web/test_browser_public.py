@@ -5,15 +5,12 @@ verification page behind the QR code tells a genuine notice from a forged one.""
 from __future__ import annotations
 
 import hashlib
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from test_web_public import OWNER_FIELDS, seed
+from web_helpers import serve
 
 from cases.models import Case, Notice
 from notices.tokens import make_token
@@ -31,21 +28,8 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium
 def served(web_db, store, secret_key) -> Iterator[str]:  # type: ignore[no-untyped-def]
     app = create_app(session_factory=web_db, evidence_store=store, secret_key=secret_key)
     configure_public(app, pow_bits=14)  # the real page's work, a little lighter to keep the test fast
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
+    with serve(app) as url:
+        yield url
 
 
 @pytest.fixture

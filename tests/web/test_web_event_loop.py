@@ -4,14 +4,13 @@ the loop hung 30 s beside the queue's evidence images; the payment callback had 
 
 from __future__ import annotations
 
-import socket
 import sqlite3
 import threading
 import time
 from pathlib import Path
 
 import httpx
-import uvicorn
+from web_helpers import serve
 
 from cases.db import make_engine, session_factory, upgrade
 from cases.payments import SIGNATURE_HEADER
@@ -27,17 +26,15 @@ def test_a_callback_waiting_for_the_write_lock_leaves_the_event_loop_free(tmp_pa
     engine = make_engine(f"sqlite:///{db}")
     app = create_app(session_factory=session_factory(engine), evidence_store=FileEvidenceStore(tmp_path / "ev"),
                      secret_key=SECRET)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    serving = threading.Thread(target=server.run, daemon=True)
-    serving.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start in 20 s"
-    base = f"http://127.0.0.1:{port}"
+    with serve(app) as base:
+        static, waited, answers = _static_while_a_callback_waits(base, db)
+    engine.dispose()
+    assert static.status_code == 200
+    assert waited < 3, f"a static file took {waited:.1f} s while a callback waited for the lock: the loop was blocked"
+    assert answers == [403]
+
+
+def _static_while_a_callback_waits(base: str, db: Path) -> tuple[httpx.Response, float, list[int]]:
     holder = sqlite3.connect(db, timeout=0, isolation_level=None)
     answers: list[int] = []
     try:
@@ -56,9 +53,4 @@ def test_a_callback_waiting_for_the_write_lock_leaves_the_event_loop_free(tmp_pa
         holder.rollback()
         holder.close()
     callback.join(timeout=60)
-    server.should_exit = True
-    serving.join(timeout=10)
-    engine.dispose()
-    assert static.status_code == 200
-    assert waited < 3, f"a static file took {waited:.1f} s while a callback waited for the lock: the loop was blocked"
-    assert answers == [403]
+    return static, waited, answers
