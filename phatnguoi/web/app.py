@@ -11,7 +11,6 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
-from starlette.concurrency import run_in_threadpool
 from starlette.middleware.sessions import SessionMiddleware
 
 from cases.payments import derive_secret
@@ -92,13 +91,13 @@ def create_app(
         return RedirectResponse(f"/police/login?next={request.url.path}", status_code=303)
 
     @app.exception_handler(Forbidden)
-    async def _forbidden(request: Request, exc: Forbidden) -> Response:
+    def _forbidden(request: Request, exc: Forbidden) -> Response:
+        # not async: it reads the database, and Starlette runs a plain handler on a worker thread. On
+        # the event loop, a session's BEGIN IMMEDIATE waiting for SQLite's write lock held by a request
+        # on a worker thread stops that request from finishing (seen: a 403 page hung 30 s)
         if request.url.path.startswith("/api/"):
             return JSONResponse({"detail": str(exc)}, status_code=403)
-        # a database read, so off the event loop: on SQLite a session's BEGIN IMMEDIATE may wait for
-        # the write lock held by a request on a worker thread, and that request cannot finish while
-        # the event loop waits (seen: a 403 page hanging 30 s beside the queue's evidence images)
-        user = await run_in_threadpool(_signed_in, request)
+        user = _signed_in(request)
         role = ROLE_VI.get(user.role, user.role) if user else ""
         message = "Trang này không dành cho tài khoản này."
         if str(exc).startswith("role "):

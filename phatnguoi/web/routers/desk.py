@@ -15,11 +15,10 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from cases import deadlines, identification, payments, resolution, submissions
 from cases.models import Appointment, AuditLog, Case, DeadlineFlag, Decision, Payment, Statement, Transfer, Unit, User
@@ -416,20 +415,18 @@ def refuse(
 # --- the payment adapter's callback ---------------------------------------------------------------
 
 
+async def _raw_body(request: Request) -> bytes:
+    return await request.body()
+
+
 @router.post("/payments/callback")
-async def payment_callback(request: Request, session: SessionDep) -> Response:
+def payment_callback(request: Request, session: SessionDep, body: Annotated[bytes, Depends(_raw_body)]) -> Response:
     """A payment provider reports a payment. Authenticated by its HMAC signature only: a forged or
     altered callback is refused with 403 and audited; a replay of a genuine one is answered 200
-    and changes nothing. The body is awaited here; the database work runs on a worker thread, so a
-    wait for SQLite's write lock never blocks the event loop (and the request holding the lock)."""
-    body = await request.body()
-    return await run_in_threadpool(
-        _payment_callback, session, body, request.headers.get(payments.SIGNATURE_HEADER),
-        request.app.state.payment_callback_secret,
-    )
-
-
-def _payment_callback(session: Session, body: bytes, signature: str | None, secret: str) -> Response:
+    and changes nothing. Not async (the raw body comes from a dependency): FastAPI runs it on a
+    worker thread, so a wait for SQLite's write lock never blocks the event loop."""
+    signature = request.headers.get(payments.SIGNATURE_HEADER)
+    secret = request.app.state.payment_callback_secret
     try:
         paid, created = payments.handle_callback(session=session, body=body, signature=signature, secret=secret)
     except payments.ForgedCallback as exc:
