@@ -300,8 +300,6 @@ class SeededServer:
     def __init__(self, workdir: Path, *, bulk: int = 0, passwords: dict[str, str] | None = None,
                  static_monitor: bool = False, database_url: str | None = None) -> None:
         self.static_monitor = static_monitor
-        import socket
-
         from cases.db import make_engine, session_factory, upgrade
         from detection.evidence_store import FileEvidenceStore
 
@@ -313,33 +311,19 @@ class SeededServer:
         self.world = seed_world(self.session_factory, self.store, workdir / "seed", passwords=passwords)
         if bulk:
             bulk_cases(self.session_factory, bulk)
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = ""  # set when the server has started
 
     def __enter__(self) -> SeededServer:
-        import threading
-        import time
-
-        import uvicorn
-
         from phatnguoi.web import create_app
+        from phatnguoi.web.serving import ThreadedServer
 
         app = create_app(session_factory=self.session_factory, evidence_store=self.store,
                          secret_key=secrets.token_urlsafe(24), cameras=self.world.cameras, preview_interval_s=0.5,
                          monitor=StaticMonitor(sorted(self.world.cameras)) if self.static_monitor else None)
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if not self.server.started:
-            raise RuntimeError("the seeded web server did not start in 20 s")
+        self.server = ThreadedServer(app).start()
+        self.url = self.server.url
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+        self.server.stop()
         self.engine.dispose()

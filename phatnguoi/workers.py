@@ -264,10 +264,9 @@ def pipeline_monitor(settings: Settings):  # noqa: ANN201 - a started PipelineMo
 
 
 def run_web(settings: Settings, stop: threading.Event) -> None:
-    import uvicorn
-
     from phatnguoi.casework import payment_secret
     from phatnguoi.web import create_app
+    from phatnguoi.web.serving import ThreadedServer
 
     monitor = pipeline_monitor(settings)
     app = create_app(session_factory=session_factory(settings), evidence_store=evidence_store(settings),
@@ -277,15 +276,13 @@ def run_web(settings: Settings, stop: threading.Event) -> None:
                      lookup_pow_bits=settings.notices.lookup_pow_bits,
                      lookups_per_minute=settings.notices.lookups_per_minute,
                      lookup_burst=settings.notices.lookup_burst)
-    server = uvicorn.Server(uvicorn.Config(app, host=settings.web.host, port=settings.web.port, log_level="warning"))
-    # uvicorn installs no signal handlers off the main thread: the worker's own handler sets ``stop``
-    thread = threading.Thread(target=server.run, name="web", daemon=True)
-    thread.start()
-    stop.wait()
-    server.should_exit = True
-    thread.join(timeout=10)
-    if monitor is not None:
-        monitor.close()
+    try:
+        # uvicorn installs no signal handlers off the main thread: the worker's own handler sets ``stop``
+        with ThreadedServer(app, host=settings.web.host, port=settings.web.port):
+            stop.wait()
+    finally:
+        if monitor is not None:
+            monitor.close()
 
 
 WORKERS: dict[str, Callable[[Settings, threading.Event], object]] = {

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
 import numpy as np
-import uvicorn
 from builders import PII_KEY, registry_csv, violation_event
 
 from cases.intake import ingest_violation
 from cases.registry import import_registry_csv
+from phatnguoi.web.serving import ThreadedServer
 
 
 def csrf_of(html: str) -> str:
@@ -58,18 +55,5 @@ def preview_jpeg() -> bytes:
 @contextmanager
 def serve(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
     """``app`` served by uvicorn in a thread on a free loopback port; yields its base URL."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
+    with ThreadedServer(app) as server:
+        yield server.url
