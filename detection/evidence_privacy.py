@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -46,14 +47,14 @@ def head_regions(objects: FrameObjects) -> list[Box]:
 
 
 @lru_cache(maxsize=1)
-def _face_cascade() -> cv2.CascadeClassifier | None:
+def _face_cascade() -> Any | None:  # cv2.CascadeClassifier (not in OpenCV 5's type stubs)
     data = getattr(cv2, "data", None)
     if data is None:
         return None
     path = Path(data.haarcascades) / "haarcascade_frontalface_default.xml"
     if not path.is_file():
         return None
-    cascade = cv2.CascadeClassifier(str(path))
+    cascade = cv2.CascadeClassifier(str(path))  # type: ignore[attr-defined]
     return None if cascade.empty() else cascade
 
 

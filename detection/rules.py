@@ -530,7 +530,7 @@ def _jitter_floor_mps(scene: Scene, vehicle_class: VehicleClass, entry: Point, e
         (u, v), = camera.to_image([world])
         a, b = camera.to_world([(u, v - jitter / 2), (u, v + jitter / 2)])
         metres.append(float(np.linalg.norm(np.subtract(b, a))))
-    return float(np.hypot(*metres)) / dt
+    return float(np.hypot(metres[0], metres[1])) / dt
 
 
 def measure_speed(track: Track, scene: Scene) -> SpeedEstimate | None:

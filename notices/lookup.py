@@ -121,6 +121,7 @@ def _pg_rows(session: Session, params: dict[str, Any]) -> list[Any]:
     raw = session.get_bind().raw_connection()  # type: ignore[union-attr]
     try:
         driver = raw.driver_connection
+        assert driver is not None, "expected a live psycopg connection from the pool"
         driver.autocommit = True  # client-side in psycopg 3: no round trip
         try:
             with driver.cursor(row_factory=namedtuple_row) as cursor:

@@ -428,7 +428,7 @@ def run_scene(
                 "reader": str(getattr(reader, "version", type(reader).__name__)),
             },
         )
-        options = SimOptions(warmup_s=warmup_s, **REALISMS[realism]).model_copy(update=dict(sim_options or {}))
+        options = SimOptions(warmup_s=warmup_s).model_copy(update={**REALISMS[realism], **dict(sim_options or {})})
         if rates:
             options = options.model_copy(update={"violations": options.violations.model_copy(update=dict(rates))})
         sim = SimulatedCamera(camera, seed=seed, options=options)
