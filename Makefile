@@ -21,6 +21,7 @@ demo: $(STAMP)
 
 test: $(STAMP) /usr/bin/docker-compose /usr/bin/chromium /usr/bin/pdftoppm
 	$(BIN)/ruff check .
+	$(BIN)/mypy ingest detection cases notices phatnguoi
 	YOLO_OFFLINE=1 $(BIN)/python -m pytest -q
 
 # The deploy tests validate deploy/compose.yaml with Debian's docker-compose (no engine needed);
