@@ -3,7 +3,10 @@
 Times ``OnnxPlateReader.read`` / ``read_many`` (colour conversion, resize, ONNX Runtime inference,
 decoding, grammar check) on synthetic photographed-looking crops, after warm-up. Prints JSON.
 
-    .venv/bin/python bench/plate_reader.py [--n 200] [--batch 32] [--threads 2]
+    .venv/bin/python bench/plate_reader.py [--n 200] [--batch 32] [--threads 2] [--model F.onnx ...]
+
+By default it times the shipped readers as they are read (every model, every view); ``--model``
+(repeatable) times the given ONNX files instead, e.g. one of the two shipped ones.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=200, help="crops to read per measurement")
     parser.add_argument("--batch", type=int, default=32, help="batch size of the batched measurement")
     parser.add_argument("--threads", type=int, default=None, help="OMP/ORT threads (default: ORT's own)")
+    parser.add_argument("--model", type=Path, action="append", default=None,
+                        help="reader ONNX file; repeat for several read together (default: the shipped ones)")
     args = parser.parse_args()
     if args.n < 1 or args.batch < 1:
         raise SystemExit(f"expected --n and --batch >= 1, got {args.n} and {args.batch}")
@@ -35,7 +40,7 @@ def main() -> None:
     from ingest.sim.ocr_dataset import make_sample
 
     crops = [make_sample(424242, i)[0] for i in range(args.n)]
-    reader = OnnxPlateReader()
+    reader = OnnxPlateReader(args.model)
     for crop in crops[:10]:
         reader.read(crop)
 

@@ -1,15 +1,17 @@
 """Plate reading: a crop of a plate in, a ``PlateRead`` out.
 
 This is the only module that imports fast_plate_ocr. ``OnnxPlateReader`` runs the model the
-project trained and ships in ``detection/models/plate_ocr/`` with fast-plate-ocr's
-``LicensePlateRecognizer`` (ONNX Runtime, CPU), using its session, its plate config and its pre-
-and post-processing, but batching the views of each crop itself (``DEFAULT_PAD_VIEWS``). The text is
+project trained and ships in ``detection/models/plate_ocr/`` (or several given, averaged) with
+fast-plate-ocr's ``LicensePlateRecognizer`` (ONNX Runtime, CPU), using its session, its plate
+config and its pre- and post-processing, but batching the views of each crop itself
+(``DEFAULT_PAD_VIEWS``) and averaging their character probabilities. The text is
 normalised (letters and digits); it is never corrected: ``valid`` says whether it fits the
 Vietnamese plate grammar.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -70,14 +72,22 @@ def _check_crop(crop: object, index: int | None = None) -> np.ndarray:
     return crop
 
 
-class OnnxPlateReader:
-    """fast-plate-ocr ``LicensePlateRecognizer`` on the shipped ONNX model (or one given).
+def _file_version(path: Path) -> str:
+    return f"{path.stem}@{hashlib.sha256(path.read_bytes()).hexdigest()[:12]}"
 
+
+class OnnxPlateReader:
+    """fast-plate-ocr ``LicensePlateRecognizer`` on the shipped ONNX model (or those given).
+
+    ``model_path``: one ONNX file or several that share the plate config; with several, every
+    model reads every view and their character probabilities are averaged (an ensemble; the
+    shipped reader is one model: two did not read real plates better, docs/model-plate-reader.md).
     ``pad_views``: each crop is read once per entry, padded left and right by that fraction of its
     width, and the character probabilities of the views are averaged (``DEFAULT_PAD_VIEWS``;
-    ``(0.0,)`` reads the crop once, as fast-plate-ocr does)."""
+    ``(0.0,)`` reads the crop once, as fast-plate-ocr does). ``version`` names each model file
+    with the start of its sha256, so evidence says exactly which weights read the plate."""
 
-    def __init__(self, model_path: Path | None = None, config_path: Path | None = None,
+    def __init__(self, model_path: Path | Sequence[Path] | None = None, config_path: Path | None = None,
                  pad_views: Sequence[float] = DEFAULT_PAD_VIEWS) -> None:
         import cv2  # noqa: F401  (checked here so a missing OpenCV fails at construction)
         from fast_plate_ocr import LicensePlateRecognizer
@@ -86,16 +96,26 @@ class OnnxPlateReader:
         if not self.pad_views or any(not 0.0 <= f <= 0.5 for f in self.pad_views):
             raise ValueError(f"expected one or more pad_views between 0 and 0.5, got {tuple(pad_views)}")
 
-        self.model_path = Path(model_path) if model_path else DEFAULT_MODEL
+        if model_path is None:
+            paths: tuple[Path, ...] = (DEFAULT_MODEL,)
+        elif isinstance(model_path, (str, Path)):
+            paths = (Path(model_path),)
+        else:
+            paths = tuple(Path(p) for p in model_path)
+        if not paths:
+            raise ValueError("expected one or more plate-reader models, got none")
+        self.model_paths = paths
+        self.model_path = paths[0]
         self.config_path = Path(config_path) if config_path else DEFAULT_CONFIG
-        for label, path in (("model", self.model_path), ("plate config", self.config_path)):
+        for label, path in (*(("model", p) for p in paths), ("plate config", self.config_path)):
             if not path.is_file():
                 raise FileNotFoundError(f"expected the plate-reader {label} at {path}, found nothing")
-        self._recognizer = LicensePlateRecognizer(
-            onnx_model_path=self.model_path, plate_config_path=self.config_path, device="cpu"
-        )
+        self._recognizers = [
+            LicensePlateRecognizer(onnx_model_path=p, plate_config_path=self.config_path, device="cpu") for p in paths
+        ]
+        self._recognizer = self._recognizers[0]
         self._grey = self._recognizer.config.image_color_mode == "grayscale"
-        self.version = self.model_path.stem
+        self.version = "+".join(_file_version(p) for p in paths)
 
     def _prepare(self, crop: np.ndarray) -> np.ndarray:
         import cv2
@@ -111,8 +131,8 @@ class OnnxPlateReader:
         return self.read_many([crop])[0]
 
     def _probabilities(self, images: Sequence[np.ndarray]) -> np.ndarray:
-        """The model's character probabilities (N x slots*alphabet) for prepared crops, averaged
-        over the ``pad_views`` of each."""
+        """The models' character probabilities (N x slots*alphabet) for prepared crops, averaged
+        over the models and the ``pad_views`` of each crop."""
         import cv2
         from fast_plate_ocr.core.process import preprocess_image, resize_image
 
@@ -126,8 +146,10 @@ class OnnxPlateReader:
                                           keep_aspect_ratio=cfg.keep_aspect_ratio,
                                           interpolation_method=cfg.interpolation, padding_color=cfg.padding_color))
         x = preprocess_image(np.stack(batch))
-        out = self._recognizer.model.run([self._recognizer.plate_output_name], {"input": x})[0]
-        return np.asarray(out, dtype=np.float32).reshape(len(images), len(self.pad_views), -1).mean(axis=1)
+        outs = [np.asarray(r.model.run([r.plate_output_name], {"input": x})[0], dtype=np.float32)
+                for r in self._recognizers]
+        views = len(self.pad_views)
+        return np.mean(outs, axis=0).reshape(len(images), views, -1).mean(axis=1)
 
     def read_many(self, crops: Sequence[np.ndarray]) -> list[PlateRead]:
         """Read a batch of BGR crops in one model call; the order is kept."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ class PlateEvalResult:
     ms_per_plate: float
     errors: list[dict[str, str]]
     audited: dict[str, Any] | None = None  # the same, against labels corrected by an audit
+    reader: str = ""  # the model files that read, each with the start of its sha256
 
     def as_dict(self, *, with_errors: bool = False) -> dict:
         d = {
@@ -38,6 +40,7 @@ class PlateEvalResult:
             "char_accuracy": round(self.char_accuracy, 4),
             "valid_reads": round(self.valid_reads, 4),
             "ms_per_plate": round(self.ms_per_plate, 3),
+            "reader": self.reader,
         }
         if self.audited is not None:
             d["audited"] = self.audited
@@ -108,7 +111,8 @@ def read_labels(folder: Path) -> list[dict[str, str]]:
 
 
 def evaluate_plates(
-    folder: Path, *, limit: int | None = None, model: Path | None = None, config: Path | None = None,
+    folder: Path, *, limit: int | None = None, model: Path | Sequence[Path] | None = None,
+    config: Path | None = None,
     batch_size: int = 32, corrections: dict[str, tuple[str, str]] | None = None,
 ) -> PlateEvalResult:
     """Read every crop listed in ``folder/labels.csv`` and compare with ``plate_text``.
@@ -171,6 +175,7 @@ def evaluate_plates(
         ms_per_plate=1000 * elapsed / n,
         errors=errors,
         audited=audited,
+        reader=reader.version,
     )
 
 
@@ -178,18 +183,18 @@ def evaluate_plates(
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--limit", type=int, default=None, help="Only the first N rows.")
-@click.option("--model", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="ONNX model (default: the shipped one).")
+@click.option("--model", type=click.Path(exists=True, dir_okay=False, path_type=Path), multiple=True,
+              help="ONNX model; repeat it to read with several and average them (default: the shipped ones).")
 @click.option("--config", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Plate config YAML (default: the shipped one).")
 @click.option("--errors", "show_errors", is_flag=True, help="Also list the wrong reads.")
 @click.option("--corrections", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="A label audit (CSV: image_path, label, photo_shows; e.g. "
                    "docs/data/vn-plates-real-label-audit.csv): also score against the corrected labels.")
-def group(folder: Path, as_json: bool, limit: int | None, model: Path | None, config: Path | None,
+def group(folder: Path, as_json: bool, limit: int | None, model: tuple[Path, ...], config: Path | None,
           show_errors: bool, corrections: Path | None) -> None:
     """Exact match of the plate reader on FOLDER/labels.csv, overall and per layout."""
-    result = evaluate_plates(folder, limit=limit, model=model, config=config,
+    result = evaluate_plates(folder, limit=limit, model=model or None, config=config,
                              corrections=read_corrections(corrections) if corrections else None)
     if as_json:
         click.echo(json.dumps(result.as_dict(with_errors=show_errors)))

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from cases.plates import Layout, PlateColour, PlateKind, is_valid
-from detection.reader import DEFAULT_CONFIG, DEFAULT_MODEL, OnnxPlateReader, PlateReader, infer_layout
+from detection.reader import DEFAULT_CONFIG, DEFAULT_MODEL, MODEL_DIR, OnnxPlateReader, PlateReader, infer_layout
 from ingest.sim.plates import SimPlate, render_plate
 
 REAL = Path(__file__).parents[2] / ".." / "shared" / "datasets" / "vn-plates-real"
@@ -38,9 +38,37 @@ def _crop(plate: SimPlate) -> np.ndarray:
     return np.pad(img, ((3, 3), (4, 4), (0, 0)), constant_values=40)
 
 
-def test_shipped_model_is_in_the_repository():
+def test_shipped_model_is_in_the_repository_and_small():
     assert DEFAULT_MODEL.is_file() and DEFAULT_CONFIG.is_file()
     assert DEFAULT_MODEL.stat().st_size < 8_000_000
+    every_model = [p for p in MODEL_DIR.parent.rglob("*") if p.is_file()]  # the detector's files too
+    assert sum(p.stat().st_size for p in every_model) < 20_000_000
+
+
+def test_several_models_are_averaged_and_named_in_the_version(reader):
+    """Given several ONNX files, every model reads every view and the character probabilities are
+    averaged; ``version`` names each file with the start of its sha256."""
+
+    class Constant:  # stands in for the second model's ONNX Runtime session
+        def __init__(self, out: np.ndarray) -> None:
+            self.out = out
+
+        def run(self, names: list[str], feed: dict[str, np.ndarray]) -> list[np.ndarray]:
+            return [np.repeat(self.out, len(feed["input"]), axis=0)]
+
+    crops = [reader._prepare(_crop(p)) for p in FIXED[:3]]
+    single = reader._probabilities(crops)
+    pair = OnnxPlateReader([DEFAULT_MODEL, DEFAULT_MODEL])
+    assert pair._probabilities(crops) == pytest.approx(single, abs=1e-6)
+    cfg = reader._recognizer.config
+    slots, chars = cfg.max_plate_slots, len(cfg.alphabet)
+    flat = np.full((1, slots, chars), 1.0 / chars, np.float32)  # every character equally likely
+    pair._recognizers[1].model = Constant(flat)  # type: ignore[assignment]
+    assert pair._probabilities(crops) == pytest.approx((single + flat.reshape(1, -1)) / 2, abs=1e-6)
+    sha = pair.version.split("+")
+    assert len(sha) == 2 and sha[0] == sha[1] == reader.version
+    name, digest = reader.version.split("@")
+    assert name == DEFAULT_MODEL.stem and len(digest) == 12 and int(digest, 16) >= 0
 
 
 def test_reads_fixed_synthetic_plates_exactly(reader):
@@ -66,7 +94,7 @@ def test_one_view_is_fast_plate_ocrs_own_read():
     fast-plate-ocr's ``LicensePlateRecognizer.run`` gives (text and confidences)."""
     import cv2
 
-    single = OnnxPlateReader(pad_views=(0.0,))
+    single = OnnxPlateReader(DEFAULT_MODEL, pad_views=(0.0,))
     for plate in FIXED:
         crop = _crop(plate)
         ours = single.read(crop)
@@ -113,6 +141,10 @@ def test_bad_crops_are_rejected_with_clear_errors(reader):
 def test_missing_model_file_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match="nothing.onnx"):
         OnnxPlateReader(tmp_path / "nothing.onnx")
+    with pytest.raises(FileNotFoundError, match="second.onnx"):
+        OnnxPlateReader([DEFAULT_MODEL, tmp_path / "second.onnx"])
+    with pytest.raises(ValueError, match="one or more plate-reader models"):
+        OnnxPlateReader([])
 
 
 def test_layout_from_aspect_ratio_and_text():
