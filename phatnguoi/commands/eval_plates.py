@@ -11,7 +11,7 @@ import csv
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ class PlateEvalResult:
     errors: list[dict[str, str]]
     audited: dict[str, Any] | None = None  # the same, against labels corrected by an audit
     reader: str = ""  # the model files that read, each with the start of its sha256
+    by_confidence: list[dict[str, float | None]] = field(default_factory=list)  # ``confidence_table``
 
     def as_dict(self, *, with_errors: bool = False) -> dict:
         d = {
@@ -41,6 +42,7 @@ class PlateEvalResult:
             "valid_reads": round(self.valid_reads, 4),
             "ms_per_plate": round(self.ms_per_plate, 3),
             "reader": self.reader,
+            "by_confidence": self.by_confidence,
         }
         if self.audited is not None:
             d["audited"] = self.audited
@@ -66,6 +68,29 @@ def read_corrections(path: Path) -> dict[str, tuple[str, str]]:
                                            f"got {row['image_path']!r}, {row['photo_shows']!r}")
             out[row["image_path"]] = (normalize(row["label"]), seen)
     return out
+
+
+#: Read confidences (the weakest character's probability) at which ``confidence_table`` reports.
+CONFIDENCE_STEPS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99)
+
+
+def confidence_table(confidences: Sequence[float], exact: Sequence[bool],
+                     steps: Sequence[float] = CONFIDENCE_STEPS) -> list[dict[str, float | None]]:
+    """For each threshold: the share of reads at or above it (``kept``, the rest would go to a
+    person) and how many of those are exact (``exact``; None when none is kept). Shows whether a
+    read's confidence can tell a right read from a wrong one, and where to set the bar."""
+    if len(confidences) != len(exact):
+        raise ValueError(f"expected one exact flag per confidence, got {len(confidences)} and {len(exact)}")
+    rows: list[dict[str, float | None]] = []
+    for t in steps:
+        kept = [e for c, e in zip(confidences, exact, strict=True) if c >= t]
+        rows.append({
+            "min_confidence": t,
+            "kept": round(len(kept) / max(1, len(exact)), 4),
+            "exact": round(sum(kept) / len(kept), 4) if kept else None,
+            "wrong_kept": len(kept) - sum(kept),
+        })
+    return rows
 
 
 def _exact_per_layout(layouts: list[str], truths: list[str], reads: list[Any]) -> dict[str, list[int]]:
@@ -165,6 +190,8 @@ def evaluate_plates(
             "corrected_labels": sum(row["image_path"] in corrections for row in rows),
             "exact": round(sum(v[1] for v in per.values()) / n, 4),
             "exact_per_layout": _as_table(per),
+            "by_confidence": confidence_table([r.confidence for r in reads],
+                                              [r.text == f for r, f in zip(reads, fixed, strict=True)]),
         }
     return PlateEvalResult(
         n=n,
@@ -176,6 +203,8 @@ def evaluate_plates(
         errors=errors,
         audited=audited,
         reader=reader.version,
+        by_confidence=confidence_table([r.confidence for r in reads],
+                                       [r.text == t for r, t in zip(reads, truths, strict=True)]),
     )
 
 
@@ -206,6 +235,10 @@ def group(folder: Path, as_json: bool, limit: int | None, model: tuple[Path, ...
     click.echo(f"character accuracy {result.char_accuracy:.1%}")
     click.echo(f"valid grammar      {result.valid_reads:.1%}")
     click.echo(f"ms per plate       {result.ms_per_plate:.2f}")
+    click.echo("read confidence >= | reads kept | exact among them")
+    for row in result.by_confidence:
+        exact = "-" if row["exact"] is None else f"{row['exact']:.1%}"
+        click.echo(f"  {row['min_confidence']:<16} | {row['kept']:>10.1%} | {exact} ({row['wrong_kept']} wrong)")
     if result.audited is not None:
         audited = result.audited
         click.echo(f"exact, audited     {audited['exact']:.1%} ({audited['corrected_labels']} labels corrected)")

@@ -181,6 +181,8 @@ def test_real_plate_evaluation_runs(tmp_path):
     assert set(report["exact_per_layout"]) == {"one-row", "two-row"}
     assert report["exact_per_layout"]["two-row"]["n"] == 40
     assert 0 <= report["char_accuracy"] <= 1 and report["ms_per_plate"] > 0
+    kept = [row["kept"] for row in report["by_confidence"]]
+    assert kept == sorted(kept, reverse=True) and all(0 <= k <= 1 for k in kept)  # a higher bar keeps fewer
     # A floor well under the measured accuracy (docs/model-plate-reader.md): catches a broken model.
     assert report["exact"] >= EXACT_FLOOR, report
 
@@ -229,7 +231,22 @@ def test_eval_scores_against_an_audited_label_too(tmp_path):
     report = json.loads(result.output.strip().splitlines()[-1])
     assert report["exact"] == pytest.approx(2 / 3, abs=1e-4)
     assert report["audited"]["corrected_labels"] == 1 and report["audited"]["exact"] == 1.0
+    # the wrong label makes one kept read "wrong"; against the audit none is
+    assert report["by_confidence"][0]["wrong_kept"] == 1 and report["audited"]["by_confidence"][0]["wrong_kept"] == 0
     stale = tmp_path / "stale.csv"
     stale.write_text("image_path,label,photo_shows\n1.png,59X000000,59X123456\n")
     refused = CliRunner().invoke(group, [str(tmp_path), "--json", "--corrections", str(stale)])
     assert refused.exit_code != 0 and "does not match labels.csv for 1.png" in refused.output
+
+
+def test_confidence_table_counts_the_reads_kept_and_their_exact_share():
+    from phatnguoi.commands.eval_plates import confidence_table
+
+    table = confidence_table([0.99, 0.95, 0.7, 0.4], [True, False, True, False], steps=(0.5, 0.9, 0.999))
+    assert table == [
+        {"min_confidence": 0.5, "kept": 0.75, "exact": pytest.approx(2 / 3, abs=1e-4), "wrong_kept": 1},
+        {"min_confidence": 0.9, "kept": 0.5, "exact": 0.5, "wrong_kept": 1},
+        {"min_confidence": 0.999, "kept": 0.0, "exact": None, "wrong_kept": 0},
+    ]
+    with pytest.raises(ValueError, match="one exact flag per confidence"):
+        confidence_table([0.5], [])
