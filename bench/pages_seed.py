@@ -311,7 +311,6 @@ class SeededServer:
         self.world = seed_world(self.session_factory, self.store, workdir / "seed", passwords=passwords)
         if bulk:
             bulk_cases(self.session_factory, bulk)
-        self.url = ""  # set when the server has started
 
     def __enter__(self) -> SeededServer:
         from phatnguoi.web import create_app
@@ -321,8 +320,11 @@ class SeededServer:
                          secret_key=secrets.token_urlsafe(24), cameras=self.world.cameras, preview_interval_s=0.5,
                          monitor=StaticMonitor(sorted(self.world.cameras)) if self.static_monitor else None)
         self.server = ThreadedServer(app).start()
-        self.url = self.server.url
         return self
+
+    @property
+    def url(self) -> str:
+        return self.server.url
 
     def __exit__(self, *exc: object) -> None:
         self.server.stop()

@@ -5,8 +5,8 @@ decoding, grammar check) on synthetic photographed-looking crops, after warm-up.
 
     .venv/bin/python bench/plate_reader.py [--n 200] [--batch 32] [--threads 2] [--model F.onnx ...]
 
-By default it times the shipped readers as they are read (every model, every view); ``--model``
-(repeatable) times the given ONNX files instead, e.g. one of the two shipped ones.
+By default it times the shipped reader as it reads (every view); ``--model`` times the given ONNX
+file instead, and repeated, several read together (their probabilities averaged).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=32, help="batch size of the batched measurement")
     parser.add_argument("--threads", type=int, default=None, help="OMP/ORT threads (default: ORT's own)")
     parser.add_argument("--model", type=Path, action="append", default=None,
-                        help="reader ONNX file; repeat for several read together (default: the shipped ones)")
+                        help="reader ONNX file; repeat for several read together (default: the shipped one)")
     args = parser.parse_args()
     if args.n < 1 or args.batch < 1:
         raise SystemExit(f"expected --n and --batch >= 1, got {args.n} and {args.batch}")

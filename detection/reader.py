@@ -105,7 +105,6 @@ class OnnxPlateReader:
         if not paths:
             raise ValueError("expected one or more plate-reader models, got none")
         self.model_paths = paths
-        self.model_path = paths[0]
         self.config_path = Path(config_path) if config_path else DEFAULT_CONFIG
         for label, path in (*(("model", p) for p in paths), ("plate config", self.config_path)):
             if not path.is_file():

@@ -177,6 +177,7 @@ def evaluate_plates(
                 {"image_path": row["image_path"], "truth": truth, "read": read.text, "layout": layout}
             )
     n = len(reads)
+    confidences = [r.confidence for r in reads]
     audited = None
     if corrections is not None:
         by_path = {row["image_path"]: truth for row, truth in zip(rows, truths, strict=True)}
@@ -190,8 +191,7 @@ def evaluate_plates(
             "corrected_labels": sum(row["image_path"] in corrections for row in rows),
             "exact": round(sum(v[1] for v in per.values()) / n, 4),
             "exact_per_layout": _as_table(per),
-            "by_confidence": confidence_table([r.confidence for r in reads],
-                                              [r.text == f for r, f in zip(reads, fixed, strict=True)]),
+            "by_confidence": confidence_table(confidences, [r.text == f for r, f in zip(reads, fixed, strict=True)]),
         }
     return PlateEvalResult(
         n=n,
@@ -203,8 +203,7 @@ def evaluate_plates(
         errors=errors,
         audited=audited,
         reader=reader.version,
-        by_confidence=confidence_table([r.confidence for r in reads],
-                                       [r.text == t for r, t in zip(reads, truths, strict=True)]),
+        by_confidence=confidence_table(confidences, [r.text == t for r, t in zip(reads, truths, strict=True)]),
     )
 
 
@@ -213,7 +212,7 @@ def evaluate_plates(
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--limit", type=int, default=None, help="Only the first N rows.")
 @click.option("--model", type=click.Path(exists=True, dir_okay=False, path_type=Path), multiple=True,
-              help="ONNX model; repeat it to read with several and average them (default: the shipped ones).")
+              help="ONNX model; repeat it to read with several and average them (default: the shipped one).")
 @click.option("--config", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Plate config YAML (default: the shipped one).")
 @click.option("--errors", "show_errors", is_flag=True, help="Also list the wrong reads.")

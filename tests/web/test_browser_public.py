@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 from test_web_public import OWNER_FIELDS, seed
-from web_helpers import serve
 
 from cases.models import Case, Notice
 from notices.tokens import make_token
 from phatnguoi.web import create_app
 from phatnguoi.web.routers.public import configure_public
+from phatnguoi.web.serving import ThreadedServer
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -28,8 +28,8 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium
 def served(web_db, store, secret_key) -> Iterator[str]:  # type: ignore[no-untyped-def]
     app = create_app(session_factory=web_db, evidence_store=store, secret_key=secret_key)
     configure_public(app, pow_bits=14)  # the real page's work, a little lighter to keep the test fast
-    with serve(app) as url:
-        yield url
+    with ThreadedServer(app) as server:
+        yield server.url
 
 
 @pytest.fixture

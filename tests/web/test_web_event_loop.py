@@ -10,12 +10,12 @@ import time
 from pathlib import Path
 
 import httpx
-from web_helpers import serve
 
 from cases.db import make_engine, session_factory, upgrade
 from cases.payments import SIGNATURE_HEADER
 from detection.evidence_store import FileEvidenceStore
 from phatnguoi.web import create_app
+from phatnguoi.web.serving import ThreadedServer
 
 SECRET = "event-loop-test-secret-0123456789"
 
@@ -26,8 +26,8 @@ def test_a_callback_waiting_for_the_write_lock_leaves_the_event_loop_free(tmp_pa
     engine = make_engine(f"sqlite:///{db}")
     app = create_app(session_factory=session_factory(engine), evidence_store=FileEvidenceStore(tmp_path / "ev"),
                      secret_key=SECRET)
-    with serve(app) as base:
-        static, waited, answers = _static_while_a_callback_waits(base, db)
+    with ThreadedServer(app) as server:
+        static, waited, answers = _static_while_a_callback_waits(server.url, db)
     engine.dispose()
     assert static.status_code == 200
     assert waited < 3, f"a static file took {waited:.1f} s while a callback waited for the lock: the loop was blocked"

@@ -4,6 +4,8 @@ cannot serve (a taken port) instead of leaving its caller waiting on a server th
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -32,13 +34,18 @@ def test_serves_on_a_free_port_and_stops():
         httpx.get(server.url + "/ping", timeout=2)
 
 
-def test_a_taken_port_is_an_error_that_names_it():
+@contextmanager
+def _taken_port() -> Iterator[int]:
+    """A loopback port another socket listens on for the duration."""
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        port = taken.getsockname()[1]
-        with pytest.raises(RuntimeError, match=f"could not serve on 127.0.0.1:{port}"):
-            ThreadedServer(_app(), port=port).start(timeout_s=10)
+        yield int(taken.getsockname()[1])
+
+
+def test_a_taken_port_is_an_error_that_names_it():
+    with _taken_port() as port, pytest.raises(RuntimeError, match=f"could not serve on 127.0.0.1:{port}"):
+        ThreadedServer(_app(), port=port).start(timeout_s=10)
 
 
 def _free_port() -> int:
@@ -74,10 +81,7 @@ def test_the_web_worker_fails_on_a_taken_port_instead_of_waiting(web_db, tmp_pat
     from phatnguoi.settings import Settings
     from phatnguoi.workers import run_web
 
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
+    with _taken_port() as port:
         settings = Settings(var_dir=tmp_path, database_url=str(web_db.kw["bind"].url), web={"port": port})
         stop = threading.Event()  # never set: only the error can end the call
         with pytest.raises(RuntimeError, match=f"could not serve on 127.0.0.1:{port}"):

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
@@ -13,7 +11,6 @@ from builders import PII_KEY, registry_csv, violation_event
 
 from cases.intake import ingest_violation
 from cases.registry import import_registry_csv
-from phatnguoi.web.serving import ThreadedServer
 
 
 def csrf_of(html: str) -> str:
@@ -51,9 +48,3 @@ def preview_jpeg() -> bytes:
     cv2.rectangle(img, (40, 30), (100, 70), (80, 200, 60), 2)
     return cv2.imencode(".jpg", img)[1].tobytes()
 
-
-@contextmanager
-def serve(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    """``app`` served by uvicorn in a thread on a free loopback port; yields its base URL."""
-    with ThreadedServer(app) as server:
-        yield server.url
