@@ -1,5 +1,7 @@
 """Synthetic plates: grammar validity, variety, printed form, rendering geometry."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -7,6 +9,7 @@ from cases.plates import Layout, PlateColour, PlateKind, colour_allowed, is_vali
 from ingest.sim.plates import (
     FONTS,
     OPEN_FOUR_STEM_TOP,
+    R_SERIES_P,
     VEHICLE_CLASSES,
     SimPlate,
     _glyph,
@@ -62,6 +65,23 @@ def test_same_seed_same_plates_and_bad_class_rejected():
     assert a == b
     with pytest.raises(ValueError, match="vehicle_class"):
         random_plate(np.random.default_rng(0), "tram")
+
+
+def test_r_series_motorbike_plates_only_when_asked_and_printed_as_motorbike_plates():
+    """HCMC's R-series motorbike plates (54-R2 / 4924) are outside the grammar's motorbike letters:
+    the reader's training set asks for them, the scenes do not (their seeds keep their plates)."""
+    assert not any(vc == "motorbike" and p.text[2] == "R" for vc, p in PLATES)
+    plates = [random_plate(np.random.default_rng([3, i]), "motorbike", r_series_p=1.0) for i in range(200)]
+    r_plates = [p for p in plates if p.text[2] == "R"]
+    assert len(r_plates) == sum(p.colour != PlateColour.BLUE for p in plates) > 150
+    for p in r_plates:
+        head, serial = p.rows
+        assert re.fullmatch(r"\d\d-R[1-9]", head) and re.fullmatch(r"\d{4}", serial), p.printed
+        assert is_valid(p.text) and p.kind == PlateKind.MOTORBIKE and p.layout == Layout.TWO_ROW
+        assert p.size_mm == (190.0, 140.0)
+    rng = [np.random.default_rng([4, i]) for i in range(2000)]
+    share = sum(random_plate(r, "motorbike", r_series_p=R_SERIES_P).text[2] == "R" for r in rng) / 2000
+    assert 0.02 < share < 0.08  # as common as another series letter (1 in 21)
 
 
 def test_known_printed_forms():
