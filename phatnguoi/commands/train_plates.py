@@ -6,7 +6,10 @@ own trainer (``fast-plate-ocr train``, CCT-XS, Keras on TensorFlow) and its ONNX
 ``--install`` the ONNX file and the plate config replace the shipped reader in
 ``detection/models/plate_ocr/``. ``--init-onnx`` fine-tunes from a reader ONNX file (the shipped
 one, or an earlier version from git): only the ONNX file is shipped, so its weights are copied
-into the Keras model first (``keras_weights_from_onnx``), checked against ONNX Runtime.
+into the Keras model first (``keras_weights_from_onnx``), checked against ONNX Runtime. With
+``--keep-init`` the exported reader's weights are averaged with the starting reader's
+(``average_onnx_weights``): the fine-tune keeps what it learned on average, while the reads it
+reshuffled by chance move less (stage 20, docs/model-plate-reader.md).
 """
 
 from __future__ import annotations
@@ -148,6 +151,46 @@ def keras_weights_from_onnx(onnx_path: Path, model_config: Path, plate_config: P
     return diff
 
 
+def average_onnx_weights(first: Path, second: Path, keep_first: float, out: Path) -> int:
+    """Write ``out``: ``second``'s graph with every floating-point weight replaced by
+    ``keep_first * first + (1 - keep_first) * second``; returns how many weights were averaged.
+
+    The two must be exports of one architecture (a reader and its fine-tune): their nodes are
+    paired by position (the exporter's constant names differ from one export to the next) and
+    must have the same operators and weight shapes, or nothing is written.
+    """
+    import onnx
+    from onnx import numpy_helper
+
+    if not 0.0 <= keep_first <= 1.0:
+        raise click.BadParameter(f"expected a share of the first reader's weights in [0, 1], got {keep_first}")
+    a, b = onnx.load(str(first)), onnx.load(str(second))
+    wa = {w.name: w for w in a.graph.initializer}
+    wb = {w.name: w for w in b.graph.initializer}
+    if len(a.graph.node) != len(b.graph.node) or len(wa) != len(wb):
+        raise click.ClickException(f"expected {first} and {second} to be one architecture, their graphs differ in size")
+    pairs: dict[str, str] = {}
+    for node_a, node_b in zip(a.graph.node, b.graph.node, strict=True):
+        if node_a.op_type != node_b.op_type or len(node_a.input) != len(node_b.input):
+            raise click.ClickException(f"expected {first} and {second} to be one architecture, "
+                                       f"node {node_a.name} is {node_a.op_type} against {node_b.op_type}")
+        for in_a, in_b in zip(node_a.input, node_b.input, strict=True):
+            if in_b in wb and pairs.setdefault(in_b, in_a) != in_a or (in_b in wb) != (in_a in wa):
+                raise click.ClickException(f"expected {first} and {second} to use their weights alike, "
+                                           f"{in_a} and {in_b} differ")
+    averaged = 0
+    for name_b, name_a in pairs.items():
+        x, y = numpy_helper.to_array(wa[name_a]), numpy_helper.to_array(wb[name_b])
+        if x.shape != y.shape or x.dtype != y.dtype:
+            raise click.ClickException(f"expected weights {name_a} and {name_b} to match, got {x.shape} and {y.shape}")
+        if y.dtype.kind == "f":
+            mixed = (keep_first * x.astype(np.float64) + (1 - keep_first) * y.astype(np.float64)).astype(y.dtype)
+            wb[name_b].CopyFrom(numpy_helper.from_array(mixed, name_b))
+            averaged += 1
+    onnx.save(b, str(out))
+    return averaged
+
+
 @click.command()
 @click.option("--n", "n", default=8000, show_default=True, help="Synthetic training plates.")
 @click.option("--val-n", default=1000, show_default=True, help="Synthetic validation plates (checkpoint choice).")
@@ -163,10 +206,13 @@ def keras_weights_from_onnx(onnx_path: Path, model_config: Path, plate_config: P
                    "default: fast-plate-ocr's own.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("runs/plate_ocr"),
               show_default=True, help="Work directory: data sets, checkpoints, exported model.")
+@click.option("--keep-init", default=0.0, show_default=True,
+              help="Share of the starting reader's weights (--init-onnx) averaged into the exported one "
+                   "(0: the fine-tune as it is; stage 20 kept 0.5).")
 @click.option("--install/--no-install", default=False, show_default=True,
               help="Copy the exported model over the shipped one in detection/models/plate_ocr/.")
 def group(n: int, val_n: int, epochs: int, batch_size: int, lr: float, seed: int, init_onnx: Path | None,
-          augmentation: Path | None, out: Path, install: bool) -> None:
+          augmentation: Path | None, keep_init: float, out: Path, install: bool) -> None:
     """Generate synthetic Vietnamese plates, train (or fine-tune) the plate reader, export it to ONNX.
 
     The defaults are the last stage of the shipped reader's recipe (docs/model-plate-reader.md):
@@ -178,6 +224,8 @@ def group(n: int, val_n: int, epochs: int, batch_size: int, lr: float, seed: int
         raise click.BadParameter(f"expected n, val-n, epochs >= 1 and lr > 0, got {n}, {val_n}, {epochs}, {lr}")
     if init_onnx is not None and not init_onnx.is_file():
         raise click.BadParameter(f"expected a reader ONNX file at {init_onnx}, found nothing")
+    if not 0.0 <= keep_init < 1.0 or (keep_init and init_onnx is None):
+        raise click.BadParameter(f"expected --keep-init in [0, 1) and, above 0, an --init-onnx, got {keep_init}")
     if augmentation is not None and not augmentation.is_file():
         raise click.BadParameter(f"expected an augmentation YAML at {augmentation}, found nothing")
     started = time.monotonic()
@@ -223,6 +271,11 @@ def group(n: int, val_n: int, epochs: int, batch_size: int, lr: float, seed: int
     onnx = best.with_suffix(".onnx")
     if not onnx.is_file():
         raise click.ClickException(f"expected the exported model at {onnx}, found none")
+    if keep_init and init_onnx is not None:
+        tuned = onnx.with_name("best.fine-tuned.onnx")
+        shutil.copy(onnx, tuned)
+        n_avg = average_onnx_weights(init_onnx, tuned, keep_init, onnx)
+        click.echo(f"averaged {n_avg} weights: {keep_init:.2f} of {init_onnx}, the rest of {tuned}")
     click.echo(f"model: {onnx} ({onnx.stat().st_size / 1e6:.1f} MB), "
                f"{(time.monotonic() - started) / 60:.1f} min in all")
     if install:

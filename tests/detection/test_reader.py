@@ -206,7 +206,9 @@ def test_train_command_refuses_bad_settings_before_any_work(tmp_path):
     assert bad_epochs.exit_code != 0 and "epochs" in bad_epochs.output
     missing = runner.invoke(group, ["--init-onnx", str(tmp_path / "none.onnx"), "--out", str(tmp_path / "b")])
     assert missing.exit_code != 0 and "none.onnx" in missing.output
-    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()  # nothing generated
+    keep = runner.invoke(group, ["--keep-init", "0.5", "--out", str(tmp_path / "c")])
+    assert keep.exit_code != 0 and "--init-onnx" in keep.output
+    assert not any((tmp_path / d).exists() for d in "abc")  # nothing generated
 
 
 def test_eval_scores_against_an_audited_label_too(tmp_path):

@@ -39,3 +39,4 @@ def test_a_model_that_is_not_the_reader_is_refused(tmp_path: Path):
     onnx.save(helper.make_model(graph), str(other))
     with pytest.raises(click.ClickException, match="expected"):
         keras_weights_from_onnx(other, MODEL_CONFIG, DEFAULT_CONFIG, tmp_path / "w.weights.h5")
+
