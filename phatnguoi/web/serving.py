@@ -25,8 +25,17 @@ class ThreadedServer:
 
         self.host = host
         self._server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
-        self._thread = threading.Thread(target=self._server.run, name=name, daemon=True)
+        self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
         self.port = port
+        self.exit_code: int | None = None  # uvicorn's exit code when it gave up starting
+
+    def _serve(self) -> None:
+        # uvicorn ends a failed start (a taken port) with sys.exit(3): in a thread that would be an
+        # unhandled exception with a second traceback; ``start`` reports it instead.
+        try:
+            self._server.run()
+        except SystemExit as stop:
+            self.exit_code = stop.code if isinstance(stop.code, int) else 1
 
     @property
     def url(self) -> str:
@@ -41,7 +50,8 @@ class ThreadedServer:
         while not self._server.started:
             if not self._thread.is_alive():
                 raise RuntimeError(f"the web server could not serve on {self.host}:{self.port} "
-                                   "(the port taken? the host not an address of this machine? see the log above)")
+                                   f"(uvicorn exit code {self.exit_code}; the port taken? the host not an "
+                                   "address of this machine? see the log above)")
             if time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError(f"the web server did not start on {self.host}:{self.port} in {timeout_s:g} s")

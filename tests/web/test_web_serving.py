@@ -43,9 +43,12 @@ def _taken_port() -> Iterator[int]:
         yield int(taken.getsockname()[1])
 
 
-def test_a_taken_port_is_an_error_that_names_it():
+def test_a_taken_port_is_an_error_that_names_it(monkeypatch):
+    escaped: list[threading.ExceptHookArgs] = []
+    monkeypatch.setattr(threading, "excepthook", escaped.append)
     with _taken_port() as port, pytest.raises(RuntimeError, match=f"could not serve on 127.0.0.1:{port}"):
         ThreadedServer(_app(), port=port).start(timeout_s=10)
+    assert escaped == []  # uvicorn's exit is reported once, not also as an unhandled thread exception
 
 
 def _free_port() -> int:
