@@ -128,14 +128,35 @@ class SimulatedCamera:
         """
         if every < 1:
             raise ValueError(f"expected every >= 1, got {every}")
-        traffic = Traffic(self.layout, self.options, np.random.default_rng(self._traffic_seed))
         effects = Effects(self.options, self.layout.pose, np.random.default_rng(self._effects_seed))
         drops = np.random.default_rng(self._drop_seed)
+        pending: list[TruthViolation] = []
+        dropped = 0
+        for k, t, agents, new in self._simulate():
+            pending.extend(new)
+            if k % every or (self.options.drop_rate > 0 and drops.random() < self.options.drop_rate):
+                dropped += 1
+                continue
+            image, truth = self._render_frame(k, t, agents, effects, pending, dropped)
+            pending, dropped = [], 0
+            yield RenderedFrame(image, truth)
+
+    def judge_only(self, frames: int) -> list[TruthViolation]:
+        """The violations of the first ``frames`` frames, the traffic simulated without drawing
+        anything (the same traffic and labels as ``render``: for statistics over many seeds)."""
+        for k, _, _, _ in self._simulate():
+            if k + 1 >= frames:
+                break
+        return list(self.violations)
+
+    def _simulate(self) -> Iterator[tuple[int, float, list[Agent], list[TruthViolation]]]:
+        """Step the traffic frame by frame: (frame index, time, agents, violations labelled in the
+        step that led to this frame), after a warm-up that fills the road."""
+        traffic = Traffic(self.layout, self.options, np.random.default_rng(self._traffic_seed))
         judge = Judge(self.layout, self.red_grace_s)
         dt = 1.0 / self.fps
         self.traffic = traffic
         self.violations = []
-        # warm-up: fill the road before the first frame
         t = -self.options.warmup_s
         while t < -1e-9:
             phase, _ = self.phase_at(t)
@@ -143,27 +164,18 @@ class SimulatedCamera:
             traffic.step(t, dt, phase)
             judge.after(traffic.agents, t, dt, self.phase_at)
             t += dt
-        pending: list[TruthViolation] = []
-        dropped = 0
         k = 0
         while self.frames is None or k < self.frames:
             t = k * dt
+            new: list[TruthViolation] = []
             if k > 0:
                 t_prev = (k - 1) * dt
                 phase, _ = self.phase_at(t_prev)
                 judge.before(traffic.agents)
                 traffic.step(t_prev, dt, phase)
-                for j in judge.after(traffic.agents, t_prev, dt, self.phase_at):
-                    v = self._violation(j, k)
-                    self.violations.append(v)
-                    pending.append(v)
-            if k % every or (self.options.drop_rate > 0 and drops.random() < self.options.drop_rate):
-                dropped += 1
-                k += 1
-                continue
-            image, truth = self._render_frame(k, t, traffic.agents, effects, pending, dropped)
-            pending, dropped = [], 0
-            yield RenderedFrame(image, truth)
+                new = [self._violation(j, k) for j in judge.after(traffic.agents, t_prev, dt, self.phase_at)]
+                self.violations.extend(new)
+            yield k, t, traffic.agents, new
             k += 1
 
     def _time_ns(self, t: float) -> int:

@@ -57,3 +57,16 @@ def test_dropped_frames_leave_gaps_in_the_sequence() -> None:
     gaps = [b - a - 1 for a, b in zip(seqs, seqs[1:], strict=False)]
     assert any(g > 0 for g in gaps)
     assert [t.dropped_before for t in truths[1:]] == gaps
+
+
+def test_judging_without_drawing_labels_the_same_violations_as_rendering() -> None:
+    """``judge_only`` (statistics over many seeds) must see the traffic the rendered frames show."""
+    from ingest.sim.types import ViolationRates
+
+    opts = SimOptions(warmup_s=10, drop_rate=0.2,
+                      violations=ViolationRates(red_light=0.5, wrong_lane=0.3, wrong_way=0.2))
+    rendered = SimulatedCamera(load_camera(CAM), seed=21, options=opts, frames=150)
+    seen = [v for _, t in rendered for v in t.violations]
+    judged = SimulatedCamera(load_camera(CAM), seed=21, options=opts).judge_only(150)
+    assert judged and [v.model_dump() for v in judged] == [v.model_dump() for v in rendered.violations]
+    assert {(v.track_id, v.rule) for v in seen} <= {(v.track_id, v.rule) for v in judged}
