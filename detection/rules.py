@@ -480,6 +480,18 @@ SPEED_BRACKETS: dict[VehicleClass, tuple[SpeedBracket, ...]] = {
 SPEED_FINE_MIN_OVER_KMH = min(b.low_kmh for rows in SPEED_BRACKETS.values() for b in rows)
 
 
+def speed_is_fined(speed_kmh: float, limit_kmh: float, tolerance_kmh: float) -> bool:
+    """Whether ``speed_kmh`` is a fineable speed: over limit + tolerance, and at least the fine
+    table's lowest excess over the limit. The rule asks it of its proven lower bound, the
+    simulator's judge of the true speed."""
+    return speed_kmh > limit_kmh + tolerance_kmh and speed_kmh - limit_kmh >= SPEED_FINE_MIN_OVER_KMH
+
+
+def fine_threshold_kmh(limit_kmh: float, tolerance_kmh: float) -> float:
+    """The speed from which ``speed_is_fined`` holds (up to its edge)."""
+    return limit_kmh + max(tolerance_kmh, SPEED_FINE_MIN_OVER_KMH)
+
+
 def speed_bracket(vehicle_class: VehicleClass, over_kmh: float) -> SpeedBracket | None:
     """The fine-table row for ``over_kmh`` above the limit; None below the table."""
     return next((b for b in SPEED_BRACKETS[vehicle_class] if b.holds(over_kmh)), None)
@@ -658,7 +670,7 @@ def speeding(track: Track, scene: Scene) -> Decision | None:
     limit = seg.limits_kmh[track.vehicle_class]
     lower = est.speed_kmh - settings.speed_z * est.sigma_kmh
     over = lower - limit
-    if lower <= limit + seg.tolerance_kmh or over < SPEED_FINE_MIN_OVER_KMH:
+    if not speed_is_fined(lower, limit, seg.tolerance_kmh):
         return None
     bracket = speed_bracket(track.vehicle_class, over)
     assert bracket is not None  # over >= the table's lowest edge

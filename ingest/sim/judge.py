@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from detection.rules import SPEED_FINE_MIN_OVER_KMH
+from detection.rules import speed_is_fined
 from detection.types import Rule, SignalPhase
 from ingest.sim.layout import Layout
 from ingest.sim.traffic import Agent
@@ -108,7 +108,7 @@ class Judge:
                     kmh = (L.speed_exit_y - L.speed_entry_y) / (tx - tr.entry_t) * 3.6
                     limit = L.speed_limits.get(a.cls)
                     tol = L.camera.speed.tolerance_kmh if L.camera.speed else 0.0
-                    if limit is not None and kmh > limit + tol and kmh - limit >= SPEED_FINE_MIN_OVER_KMH:
+                    if limit is not None and speed_is_fined(kmh, limit, tol):
                         out += self._emit(
                             a, Rule.SPEEDING, tx, speed_kmh=round(kmh, 2), speed_limit_kmh=limit
                         )

@@ -58,13 +58,12 @@ MOTO_SERIES_DIGIT_P = [0.4] + [0.6 / 8] * 8
 _PROVINCES = tuple(f"{n:02d}" for n in range(10, 100) if re.fullmatch(PROV, f"{n:02d}"))
 _HCMC = ("41", "50", "51", "52", "53", "54", "55", "56", "57", "58", "59", "61", "72")
 _HANOI = ("29", "30", "31", "32", "33", "40")
-# Motorbike plates of Hồ Chí Minh City whose series starts with R (51-R4, 54-R2: seen among the real
-# photos the reader failed on) are outside DOMAIN.md's L20 letters, so ``random_plate`` draws them
-# only when asked (``r_series_p``): the reader's training set asks, at the rate of any other series
-# letter (1 in 21); the scene simulator does not, so its seeds keep their plates. They carry a series digit
-# and a 4-digit serial, as every one in those photos does: the grammar accepts such a text (as the special
-# series R with a 5-digit serial), so reads of them are not flagged; the plate is drawn as a
-# motorbike plate.
+# Motorbike plates of Hồ Chí Minh City whose series starts with R (51-R4, 54-R2: seen among the
+# real photos the reader failed on) are outside DOMAIN.md's L20 letters, so ``random_plate`` draws
+# them only when asked (``r_series_p``): the reader's training set asks, at the rate of any other
+# series letter (1 in 21); the scene simulator does not, so its seeds keep their plates. They carry
+# a series digit and a 4-digit serial, as every one in those photos does: the grammar accepts such
+# a text (as the special series R with a 5-digit serial), so reads of them are not flagged.
 R_SERIES_P = 1 / 21
 # Special series that need only ASCII (TĐ / MĐ carry a Đ the reader's alphabet leaves out).
 _SPECIAL_ASCII = ("LD", "DA", "KT", "MK", "HC", "CD", "R", "T")
@@ -167,8 +166,8 @@ def random_plate(rng: np.random.Generator, vehicle_class: str, *, r_series_p: fl
     sometimes two letters like HA); cars mostly one-row plates with 5-digit serials, some two-row,
     some legacy 4-digit; buses and trucks mostly yellow (commercial); blue plates only with series
     A–H, K, L, M; a few special series (LD, KT, ...); red military plates rarely. With
-    ``r_series_p`` > 0 that share of the motorbikes that are not blue get a series starting with R
-    a digit and a 4-digit serial (``R_SERIES_P``), printed like any motorbike plate (``54-R2 / 4924``).
+    ``r_series_p`` > 0 that share of the motorbikes that are not blue get an R series (R and a
+    digit) and a 4-digit serial (``R_SERIES_P``), printed like any motorbike plate (``54-R2 / 4924``).
     """
     if vehicle_class not in VEHICLE_CLASSES:
         raise ValueError(f"expected vehicle_class in {VEHICLE_CLASSES}, got {vehicle_class!r}")
@@ -178,14 +177,14 @@ def random_plate(rng: np.random.Generator, vehicle_class: str, *, r_series_p: fl
 
     if vehicle_class == "motorbike":
         first = _pick(rng, tuple(letters))
-        if r_series_p and colour != PlateColour.BLUE and rng.random() < r_series_p:
-            first = "R"
+        r_series = bool(r_series_p and colour != PlateColour.BLUE and rng.random() < r_series_p)
+        first = "R" if r_series else first
         # two-letter series (29-HA) are new and still rare on the street
-        digit = rng.random() < 0.92 or first == "R"
+        digit = rng.random() < 0.92 or r_series
         second = _pick(rng, _SERIES_DIGITS, p=MOTO_SERIES_DIGIT_P) if digit else _pick(rng, tuple(_MOTO_LETTER_2))
-        serial = _serial(rng, p_legacy=1.0 if first == "R" else 0.35)
+        serial = _serial(rng, p_legacy=1.0 if r_series else 0.35)
         text = f"{prov}{first}{second}{serial}"
-        if first == "R":  # not in the grammar's motorbike letters: printed here, not by cases.plates
+        if r_series:  # not among the grammar's motorbike letters: printed here, not by cases.plates
             row = f"{prov}-{first}{second} / {_serial_printed(serial)}"
             return SimPlate(text=text, printed=row, layout=Layout.TWO_ROW, colour=colour, kind=PlateKind.MOTORBIKE)
         return _make(text, Layout.TWO_ROW, colour, PlateKind.MOTORBIKE)

@@ -8,6 +8,7 @@ is exported to ``ingest/sim/truth.schema.json`` by ``export_schema``.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -78,6 +79,10 @@ class SimOptions(_Model):
     signal: SignalTiming = SignalTiming()
     violations: ViolationRates = ViolationRates()
     warmup_s: float = Field(default=20.0, ge=0)  # simulate this long before the first frame
+
+    def with_rates(self, rates: Mapping[str, float]) -> SimOptions:
+        """A copy whose violation rates are ``rates`` (rule -> share), the others as they are."""
+        return self.model_copy(update={"violations": self.violations.model_copy(update=dict(rates))})
 
 
 class TruthVehicle(_Model):

@@ -430,7 +430,7 @@ def run_scene(
         )
         options = SimOptions(warmup_s=warmup_s).model_copy(update={**REALISMS[realism], **dict(sim_options or {})})
         if rates:
-            options = options.model_copy(update={"violations": options.violations.model_copy(update=dict(rates))})
+            options = options.with_rates(rates)
         sim = SimulatedCamera(camera, seed=seed, options=options)
         n_frames = int(round(seconds * camera.fps))
         n_tail = int(round(tail_s * camera.fps))

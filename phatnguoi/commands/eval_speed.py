@@ -43,9 +43,7 @@ def timed_vehicles(camera: Any, *, seed: int, seconds: float, speeding_rate: flo
     from ingest.sim.camera import SimulatedCamera
     from ingest.sim.types import SimOptions
 
-    options = SimOptions(warmup_s=20.0)
-    violations = options.violations.model_copy(update={"speeding": speeding_rate})
-    options = options.model_copy(update={"violations": violations})
+    options = SimOptions(warmup_s=20.0).with_rates({"speeding": speeding_rate})
     tracks: dict[str, Any] = {}
     truth: dict[int, dict[int, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="eval-speed-") as tmp:

@@ -23,10 +23,10 @@ from math import erf, sqrt
 import click
 import numpy as np
 
-from detection.rules import SPEED_FINE_MIN_OVER_KMH
+from detection.rules import RuleSettings, fine_threshold_kmh
 
-#: The speeding rule's one-sided 95 % bound (``RuleSettings.speed_z``).
-Z = 1.645
+#: The speeding rule's one-sided 95 % bound.
+Z = RuleSettings().speed_z
 #: The violation rates of the eval scenes runs in the README and docs/rules.md: the speeders (and
 #: the rest of the traffic, which slows some of them) are the same as there, seed for seed.
 RATES = ("red_light=0.3", "speeding=0.4", "wrong_way=0.15", "wrong_lane=0.15", "no_stopping=0.15")
@@ -46,8 +46,7 @@ def true_excesses(camera_id: str, *, seeds: range, seconds: float, rates: dict[s
     if camera.speed is None:
         raise click.BadParameter(f"expected a camera with a speed segment, {camera_id} has none")
     tolerance = camera.speed.tolerance_kmh
-    options = SimOptions()
-    options = options.model_copy(update={"violations": options.violations.model_copy(update=rates)})
+    options = SimOptions().with_rates(rates)
     frames = int(round(seconds * camera.fps))
     out: list[float] = []
     with click.progressbar(length=len(seeds), label=f"simulating {camera_id}",
@@ -57,8 +56,7 @@ def true_excesses(camera_id: str, *, seeds: range, seconds: float, rates: dict[s
             sim = SimulatedCamera(camera, seed=seed, options=options)
             for v in sim.judge_only(frames):
                 if v.rule == Rule.SPEEDING and v.speed_kmh is not None and v.speed_limit_kmh is not None:
-                    threshold = v.speed_limit_kmh + max(tolerance, SPEED_FINE_MIN_OVER_KMH)
-                    out.append(v.speed_kmh - threshold)
+                    out.append(v.speed_kmh - fine_threshold_kmh(v.speed_limit_kmh, tolerance))
     return out
 
 

@@ -175,7 +175,8 @@ def average_onnx_weights(first: Path, second: Path, keep_first: float, out: Path
             raise click.ClickException(f"expected {first} and {second} to be one architecture, "
                                        f"node {node_a.name} is {node_a.op_type} against {node_b.op_type}")
         for in_a, in_b in zip(node_a.input, node_b.input, strict=True):
-            if in_b in wb and pairs.setdefault(in_b, in_a) != in_a or (in_b in wb) != (in_a in wa):
+            is_weight = in_b in wb
+            if is_weight != (in_a in wa) or (is_weight and pairs.setdefault(in_b, in_a) != in_a):
                 raise click.ClickException(f"expected {first} and {second} to use their weights alike, "
                                            f"{in_a} and {in_b} differ")
     averaged = 0
