@@ -52,6 +52,7 @@ def keras_weights_from_onnx(onnx_path: Path, model_config: Path, plate_config: P
     place would show there).
     """
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    import keras
     import onnx
     import onnxruntime as ort
     from fast_plate_ocr.train.model.config import load_plate_config_from_yaml
@@ -59,6 +60,7 @@ def keras_weights_from_onnx(onnx_path: Path, model_config: Path, plate_config: P
     from fast_plate_ocr.train.model.model_schema import load_model_config_from_yaml
     from onnx import numpy_helper
 
+    keras.backend.clear_session()  # layer names below are those of the first model built in a session
     model = build_model(load_model_config_from_yaml(model_config), load_plate_config_from_yaml(plate_config))
     inits = [(i.name, numpy_helper.to_array(i)) for i in onnx.load(str(onnx_path)).graph.initializer]
 
@@ -151,6 +153,66 @@ def keras_weights_from_onnx(onnx_path: Path, model_config: Path, plate_config: P
     return diff
 
 
+def widen_keras_weights(source_weights: Path, source_config: Path, target_config: Path, plate_config: Path,
+                        out: Path, seed: int = 0) -> float:
+    """Grow a reader to a wider architecture without changing what it reads (function-preserving,
+    as Net2Net): ``target_config`` may give the convolution stem more filters than
+    ``source_config``, nothing else may differ. Every old weight is copied; a new filter gets a
+    random (He-normal) kernel over all its inputs, while the old filters get zero weights from the
+    new inputs, so the widened model's outputs equal the old one's until training moves them. The
+    last convolution must keep its width (the patch embedding reads it). Saves the widened
+    weights as ``out`` and returns the largest output difference on random crops (raises if it is
+    not tiny).
+    """
+    import re
+
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    from fast_plate_ocr.train.model.config import load_plate_config_from_yaml
+    from fast_plate_ocr.train.model.model_builders import build_model
+    from fast_plate_ocr.train.model.model_schema import load_model_config_from_yaml
+
+    plate = load_plate_config_from_yaml(plate_config)
+    old = build_model(load_model_config_from_yaml(source_config), plate)
+    old.load_weights(str(source_weights))
+    new = build_model(load_model_config_from_yaml(target_config), plate)
+
+    def base(path: str) -> str:  # Keras numbers layers per process: conv2d_7 and conv2d_12 are one layer
+        return re.sub(r"_\d+", "", path)
+
+    if [base(w.path) for w in old.weights] != [base(w.path) for w in new.weights]:
+        raise click.ClickException(f"expected {target_config} to have the layers of {source_config}, they differ")
+    rng = np.random.default_rng(seed)
+    for w_old, w_new in zip(old.weights, new.weights, strict=True):
+        if w_new.path.endswith("blur_kernel"):  # fixed, built from the channel count
+            continue
+        a, shape = w_old.numpy(), tuple(w_new.shape)
+        if a.shape == shape:
+            w_new.assign(a)
+            continue
+        grows = len(shape) == len(a.shape) and all(n >= o for n, o in zip(shape, a.shape, strict=True))
+        if not grows or not w_new.path.startswith("conv_stem/") or len(shape) not in (1, 4):
+            raise click.ClickException(f"expected only the convolution stem to widen, {w_new.path} goes "
+                                       f"from {a.shape} to {shape}")
+        if len(shape) == 4:  # (kh, kw, in, out)
+            grown = rng.normal(0.0, np.sqrt(2.0 / (shape[0] * shape[1] * shape[2])), shape).astype(np.float32)
+            grown[:, :, a.shape[2]:, : a.shape[3]] = 0.0  # new inputs do not reach the old filters
+            grown[:, :, : a.shape[2], : a.shape[3]] = a
+        else:  # bias
+            grown = np.zeros(shape, np.float32)
+            grown[: a.shape[0]] = a
+        w_new.assign(grown)
+    x = np.random.default_rng(seed + 1).integers(0, 256, (4, *old.input_shape[1:])).astype(np.float32)
+    ref, got = old.predict(x, verbose=0), new.predict(x, verbose=0)
+    ref = np.asarray(ref["plate"] if isinstance(ref, dict) else ref)
+    got = np.asarray(got["plate"] if isinstance(got, dict) else got)
+    diff = float(np.abs(got - ref).max())
+    if diff > 1e-3:
+        raise click.ClickException(f"expected the widened reader to read as {source_weights} does, "
+                                   f"outputs differ by {diff}")
+    new.save_weights(str(out))
+    return diff
+
+
 def average_onnx_weights(first: Path, second: Path, keep_first: float, out: Path) -> int:
     """Write ``out``: ``second``'s graph with every floating-point weight replaced by
     ``keep_first * first + (1 - keep_first) * second``; returns how many weights were averaged.
@@ -207,13 +269,19 @@ def average_onnx_weights(first: Path, second: Path, keep_first: float, out: Path
                    "default: fast-plate-ocr's own.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("runs/plate_ocr"),
               show_default=True, help="Work directory: data sets, checkpoints, exported model.")
+@click.option("--model-config", type=click.Path(dir_okay=False, path_type=Path), default=MODEL_CONFIG,
+              show_default=True, help="fast-plate-ocr model config (architecture) to train.")
+@click.option("--init-config", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Architecture of --init-onnx when it is not --model-config: the reader is then widened "
+                   "to --model-config without changing its reads (a wider convolution stem) before training.")
 @click.option("--keep-init", default=0.0, show_default=True,
               help="Share of the starting reader's weights (--init-onnx) averaged into the exported one "
                    "(0: the fine-tune as it is; stage 20 kept 0.5).")
 @click.option("--install/--no-install", default=False, show_default=True,
               help="Copy the exported model over the shipped one in detection/models/plate_ocr/.")
 def group(n: int, val_n: int, epochs: int, batch_size: int, lr: float, seed: int, init_onnx: Path | None,
-          augmentation: Path | None, keep_init: float, out: Path, install: bool) -> None:
+          augmentation: Path | None, model_config: Path, init_config: Path | None, keep_init: float, out: Path,
+          install: bool) -> None:
     """Generate synthetic Vietnamese plates, train (or fine-tune) the plate reader, export it to ONNX.
 
     The defaults are the last stage of the shipped reader's recipe (docs/model-plate-reader.md):
@@ -229,6 +297,13 @@ def group(n: int, val_n: int, epochs: int, batch_size: int, lr: float, seed: int
         raise click.BadParameter(f"expected --keep-init in [0, 1) and, above 0, an --init-onnx, got {keep_init}")
     if augmentation is not None and not augmentation.is_file():
         raise click.BadParameter(f"expected an augmentation YAML at {augmentation}, found nothing")
+    for what, cfg in (("--model-config", model_config), ("--init-config", init_config)):
+        if cfg is not None and not cfg.is_file():
+            raise click.BadParameter(f"expected a model config YAML for {what} at {cfg}, found nothing")
+    widen = init_config is not None and init_config.resolve() != model_config.resolve()
+    if widen and (init_onnx is None or keep_init):
+        raise click.BadParameter("expected --init-config only with --init-onnx and without --keep-init "
+                                 "(readers of two architectures cannot be averaged)")
     started = time.monotonic()
     out.mkdir(parents=True, exist_ok=True)
     train_csv = write_ocr_dataset(out / "train", n=n, seed=seed)
@@ -241,8 +316,13 @@ def group(n: int, val_n: int, epochs: int, batch_size: int, lr: float, seed: int
     init_args: list[str] = []
     if init_onnx is not None:
         weights = out / "init.weights.h5"
-        diff = keras_weights_from_onnx(init_onnx, MODEL_CONFIG, plate_config, weights)
+        diff = keras_weights_from_onnx(init_onnx, init_config or model_config, plate_config, weights)
         click.echo(f"fine-tuning from {init_onnx} (Keras copy matches ONNX Runtime within {diff:.1e})")
+        if widen and init_config is not None:
+            wide = out / "init.widened.weights.h5"
+            diff = widen_keras_weights(weights, init_config, model_config, plate_config, wide, seed=seed)
+            click.echo(f"widened it to {model_config} (same reads within {diff:.1e})")
+            weights = wide
         init_args = ["--weights-path", str(weights)]
     if augmentation is not None:
         init_args += ["--augmentation-path", str(augmentation)]
@@ -251,7 +331,7 @@ def group(n: int, val_n: int, epochs: int, batch_size: int, lr: float, seed: int
     _run(
         _fpo(
             "train",
-            "--model-config-file", str(MODEL_CONFIG),
+            "--model-config-file", str(model_config),
             "--plate-config-file", str(plate_config),
             "--annotations", str(train_csv),
             "--val-annotations", str(val_csv),

@@ -208,7 +208,13 @@ def test_train_command_refuses_bad_settings_before_any_work(tmp_path):
     assert missing.exit_code != 0 and "none.onnx" in missing.output
     keep = runner.invoke(group, ["--keep-init", "0.5", "--out", str(tmp_path / "c")])
     assert keep.exit_code != 0 and "--init-onnx" in keep.output
-    assert not any((tmp_path / d).exists() for d in "abc")  # nothing generated
+    other = tmp_path / "other.yaml"
+    other.write_text("model: cct\n")
+    widen = runner.invoke(group, ["--init-config", str(other), "--out", str(tmp_path / "d")])
+    assert widen.exit_code != 0 and "--init-config only with --init-onnx" in widen.output
+    no_config = runner.invoke(group, ["--model-config", str(tmp_path / "none.yaml"), "--out", str(tmp_path / "e")])
+    assert no_config.exit_code != 0 and "none.yaml" in no_config.output
+    assert not any((tmp_path / d).exists() for d in "abcde")  # nothing generated
 
 
 def test_eval_scores_against_an_audited_label_too(tmp_path):
