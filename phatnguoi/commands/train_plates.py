@@ -9,7 +9,10 @@ one, or an earlier version from git): only the ONNX file is shipped, so its weig
 into the Keras model first (``keras_weights_from_onnx``), checked against ONNX Runtime. With
 ``--keep-init`` the exported reader's weights are averaged with the starting reader's
 (``average_onnx_weights``): the fine-tune keeps what it learned on average, while the reads it
-reshuffled by chance move less (stage 20, docs/model-plate-reader.md).
+reshuffled by chance move less (stage 20, docs/model-plate-reader.md). ``--model-config`` trains
+another architecture; with ``--init-config`` naming the starting reader's, the reader is first
+widened to it without changing its reads (``widen_keras_weights``; stage 22 tried a wider
+convolution stem).
 """
 
 from __future__ import annotations
