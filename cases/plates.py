@@ -93,7 +93,8 @@ def is_valid(text: str) -> bool:
     return bool(parse(text))
 
 
-def _serial_printed(serial: str) -> str:
+def serial_printed(serial: str) -> str:
+    """A serial as printed: ``12345`` -> ``123.45``; 4-digit serials stay as they are."""
     return f"{serial[:3]}.{serial[3:]}" if len(serial) == 5 else serial
 
 
@@ -108,7 +109,7 @@ def printed(text: str, layout: Layout, kind: PlateKind | None = None) -> str:
         raise ValueError(f"expected a Vietnamese plate, got {text!r}")
     chosen = next((p for p in options if p.kind == kind), options[0]) if kind else options[0]
     head = f"{chosen.province}{chosen.series}"
-    serial = _serial_printed(chosen.serial)
+    serial = serial_printed(chosen.serial)
     if chosen.kind == PlateKind.MOTORBIKE:
         head = f"{chosen.province}-{chosen.series}"
         return f"{head} / {serial}"

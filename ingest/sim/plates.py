@@ -24,11 +24,11 @@ from cases.plates import (
     Layout,
     PlateColour,
     PlateKind,
-    _serial_printed,
     is_valid,
     normalize,
     parse,
     printed,
+    serial_printed,
 )
 
 FONT_DIR = Path(__file__).with_name("fonts")
@@ -185,7 +185,7 @@ def random_plate(rng: np.random.Generator, vehicle_class: str, *, r_series_p: fl
         serial = _serial(rng, p_legacy=1.0 if r_series else 0.35)
         text = f"{prov}{first}{second}{serial}"
         if r_series:  # not among the grammar's motorbike letters: printed here, not by cases.plates
-            row = f"{prov}-{first}{second} / {_serial_printed(serial)}"
+            row = f"{prov}-{first}{second} / {serial_printed(serial)}"
             return SimPlate(text=text, printed=row, layout=Layout.TWO_ROW, colour=colour, kind=PlateKind.MOTORBIKE)
         return _make(text, Layout.TWO_ROW, colour, PlateKind.MOTORBIKE)
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import sys
-from math import erf, sqrt
+from statistics import NormalDist
 
 import click
 import numpy as np
@@ -64,8 +64,9 @@ def recall_ceiling(excess: np.ndarray, sigma: float) -> float:
     """Expected recall of an unbiased measurement with error sd ``sigma`` fined on speed - Z sigma."""
     if excess.size == 0:
         return float("nan")
-    phi = np.vectorize(lambda x: 0.5 * (1.0 + erf(x / sqrt(2.0))))
-    return float(np.mean(phi(excess / sigma - Z))) if sigma > 0 else float(np.mean(excess >= 0))
+    if sigma <= 0:
+        return float(np.mean(excess >= 0))
+    return float(np.mean([NormalDist().cdf(x) for x in excess / sigma - Z]))
 
 
 def report(excess: list[float], sigmas: tuple[float, ...]) -> dict:

@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 import numpy as np
@@ -44,6 +45,13 @@ def _run(cmd: list[str], env: dict[str, str]) -> None:
     result = subprocess.run(cmd, env=env, check=False)
     if result.returncode != 0:
         raise click.ClickException(f"{cmd[1]} failed with exit code {result.returncode}")
+
+
+def _keras_plate_output(model: Any, x: np.ndarray) -> np.ndarray:
+    """The Keras reader's character probabilities for crops ``x`` (its output is a dict in some
+    fast-plate-ocr versions)."""
+    out = model.predict(x.astype(np.float32), verbose=0)
+    return np.asarray(out["plate"] if isinstance(out, dict) else out)
 
 
 def keras_weights_from_onnx(onnx_path: Path, model_config: Path, plate_config: Path, out: Path) -> float:
@@ -147,8 +155,7 @@ def keras_weights_from_onnx(onnx_path: Path, model_config: Path, plate_config: P
     inp = sess.get_inputs()[0]
     x = np.random.default_rng(0).integers(0, 256, (4, *inp.shape[1:]), dtype=np.uint8)
     ref = sess.run(None, {inp.name: x})[0]
-    got = model.predict(x.astype(np.float32), verbose=0)
-    got = np.asarray(got["plate"] if isinstance(got, dict) else got).reshape(ref.shape)
+    got = _keras_plate_output(model, x).reshape(ref.shape)
     diff = float(np.abs(got - ref).max())
     if diff > 1e-3:
         raise click.ClickException(f"expected the Keras copy of {onnx_path} to match it, outputs differ by {diff}")
@@ -204,11 +211,8 @@ def widen_keras_weights(source_weights: Path, source_config: Path, target_config
             grown = np.zeros(shape, np.float32)
             grown[: a.shape[0]] = a
         w_new.assign(grown)
-    x = np.random.default_rng(seed + 1).integers(0, 256, (4, *old.input_shape[1:])).astype(np.float32)
-    ref, got = old.predict(x, verbose=0), new.predict(x, verbose=0)
-    ref = np.asarray(ref["plate"] if isinstance(ref, dict) else ref)
-    got = np.asarray(got["plate"] if isinstance(got, dict) else got)
-    diff = float(np.abs(got - ref).max())
+    x = np.random.default_rng(seed + 1).integers(0, 256, (4, *old.input_shape[1:]))
+    diff = float(np.abs(_keras_plate_output(new, x) - _keras_plate_output(old, x)).max())
     if diff > 1e-3:
         raise click.ClickException(f"expected the widened reader to read as {source_weights} does, "
                                    f"outputs differ by {diff}")
@@ -303,8 +307,9 @@ def group(n: int, val_n: int, epochs: int, batch_size: int, lr: float, seed: int
     for what, cfg in (("--model-config", model_config), ("--init-config", init_config)):
         if cfg is not None and not cfg.is_file():
             raise click.BadParameter(f"expected a model config YAML for {what} at {cfg}, found nothing")
-    widen = init_config is not None and init_config.resolve() != model_config.resolve()
-    if widen and (init_onnx is None or keep_init):
+    # the starting reader's architecture when it is to be widened to model_config first
+    widen_from = init_config if init_config is not None and init_config.resolve() != model_config.resolve() else None
+    if widen_from is not None and (init_onnx is None or keep_init):
         raise click.BadParameter("expected --init-config only with --init-onnx and without --keep-init "
                                  "(readers of two architectures cannot be averaged)")
     started = time.monotonic()
@@ -319,11 +324,11 @@ def group(n: int, val_n: int, epochs: int, batch_size: int, lr: float, seed: int
     init_args: list[str] = []
     if init_onnx is not None:
         weights = out / "init.weights.h5"
-        diff = keras_weights_from_onnx(init_onnx, init_config or model_config, plate_config, weights)
+        diff = keras_weights_from_onnx(init_onnx, widen_from or model_config, plate_config, weights)
         click.echo(f"fine-tuning from {init_onnx} (Keras copy matches ONNX Runtime within {diff:.1e})")
-        if widen and init_config is not None:
+        if widen_from is not None:
             wide = out / "init.widened.weights.h5"
-            diff = widen_keras_weights(weights, init_config, model_config, plate_config, wide, seed=seed)
+            diff = widen_keras_weights(weights, widen_from, model_config, plate_config, wide, seed=seed)
             click.echo(f"widened it to {model_config} (same reads within {diff:.1e})")
             weights = wide
         init_args = ["--weights-path", str(weights)]
