@@ -47,6 +47,9 @@ class AugmentOptions:
     open_four_p: float = 0.6  # the real "4": its stem does not reach the top
     slant_p: float = 0.15  # italic characters, as on many older plates (Hanoi's 29-/30- series)
     slant: tuple[float, float] = (0.1, 0.27)  # lean per unit of height (about 6-15 degrees)
+    # Real two-row plates draw both rows in one character width: the top row (59-T1) is narrower
+    # than the serial and centred; the free layout widens its glyphs to fill the row (stage 23).
+    matched_rows_p: float = 0.7
 
 
 def _u(rng: np.random.Generator, lo: float, hi: float) -> float:
@@ -70,9 +73,10 @@ def _plate_surface(plate: SimPlate, rng: np.random.Generator, height: int, opt: 
     keep_weight = bool(rng.random() < opt.light_p)
     open_four = bool(rng.random() < opt.open_four_p)
     slant = _u(rng, *opt.slant) if rng.random() < opt.slant_p else 0.0
+    matched_rows = bool(rng.random() < opt.matched_rows_p)
     img = render_plate(plate, height, font=font, squeeze=squeeze, text_scale=text_scale, tight_gap=tight_gap,
                        stroke=stroke, two_row_cap=two_row_cap, keep_weight=keep_weight, open_four=open_four,
-                       slant=slant)
+                       slant=slant, matched_rows=matched_rows)
     img = img.astype(np.float32)
     h, w = img.shape[:2]
 

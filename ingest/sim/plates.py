@@ -302,7 +302,9 @@ def _draw_row(
     keep_weight: bool = False,
     open_four: bool = False,
     slant: float = 0.0,
-) -> None:
+    cell_k: float | None = None,
+    gap_px: float | None = None,
+) -> tuple[float, float]:
     """Draw ``row`` into ``mask`` across ``fill`` of the box (x0, y0, x1, y1), evenly spaced.
 
     By default the glyphs keep the font's width (times ``squeeze``) and the gaps stretch to fill
@@ -313,22 +315,35 @@ def _draw_row(
     widening them with the glyph; ``open_four`` draws the real plate's open-top "4". ``slant``
     leans the row to the right by that much per unit of height (an italic face), about the row's
     middle so that it stays in its box.
+
+    ``cell_k`` lays the row out like another row of the same plate: its letters and digits get
+    that factor (the other row's widening times its shrink) instead of one of their own; the gaps
+    are then ``gap_px`` (the row is centred and narrower than the box) or, without it, stretch to
+    fill the row. Returns the factor and the gap the row was drawn with, for the next row.
     """
     x0, y0, x1, y1 = box
     cap = y1 - y0
     if slant:
         band = np.zeros_like(mask[y0:y1])  # the row alone, drawn upright, then sheared into place
-        _draw_row(band, row, font, (x0, 0, x1, cap), squeeze, fill, tight_gap, keep_weight, open_four)
+        used = _draw_row(band, row, font, (x0, 0, x1, cap), squeeze, fill, tight_gap, keep_weight, open_four,
+                         cell_k=cell_k, gap_px=gap_px)
         shear = np.array([[1, -slant, slant * cap / 2], [0, 1, 0]], dtype=np.float32)  # the top moves right
         band = cv2.warpAffine(band, shear, (band.shape[1], band.shape[0]), flags=cv2.INTER_LINEAR)
         np.maximum(mask[y0:y1], band, out=mask[y0:y1])
-        return
+        return used
     glyphs = [_open_four(_glyph(font, ch, cap)) if open_four and ch == "4" else _glyph(font, ch, cap)
               for ch in row]
     widths = [g.shape[1] * squeeze for g in glyphs]
     n = len(glyphs)
     avail = x1 - x0
-    if tight_gap is not None and n > 1:
+    if cell_k is not None:
+        k = cell_k
+        widths = [w * k if ch.isalnum() else w for w, ch in zip(widths, row, strict=True)]
+        if gap_px is None:  # the gaps fill the row (no narrower than 0.04 of the cap, no wider than 0.6)
+            gap = float(np.clip((avail * fill - sum(widths)) / max(1, n - 1), 0.04 * cap, 0.6 * cap))
+        else:
+            gap = gap_px
+    elif tight_gap is not None and n > 1:
         gap = tight_gap * cap
         stretchable = [ch.isalnum() for ch in row]
         fixed = sum(w for w, s in zip(widths, stretchable, strict=True) if not s)
@@ -341,7 +356,7 @@ def _draw_row(
         gap = 0.12 * cap
     sx = min(1.0, (avail - gap * (n - 1)) / sum(widths))
     widths = [w * sx for w in widths]
-    if n > 1 and tight_gap is None:
+    if n > 1 and tight_gap is None and cell_k is None:
         gap = min(0.45 * cap, max(0.04 * cap, (avail * fill - sum(widths)) / (n - 1)))
     total = sum(widths) + gap * (n - 1)
     x = x0 + (avail - total) / 2
@@ -358,6 +373,7 @@ def _draw_row(
         region = mask[y0 : y0 + cap, xi : xi + w_px]
         np.maximum(region, g[:, : region.shape[1]], out=region)
         x += w + gap
+    return k * sx, gap
 
 
 def render_plate(
@@ -374,6 +390,7 @@ def render_plate(
     keep_weight: bool = False,
     open_four: bool = False,
     slant: float = 0.0,
+    matched_rows: bool = False,
 ) -> np.ndarray:
     """Clean front view of ``plate`` as a BGR uint8 image ``height_px`` high, at the plate's true
     aspect ratio (one-row 520x110 mm, two-row car 330x165 mm, motorbike 190x140 mm).
@@ -389,6 +406,10 @@ def render_plate(
     widened by ``tight_gap`` at the font's width (the real typeface: wide characters, light
     strokes); ``open_four`` draws the real plate's "4", whose stem does not reach the top;
     ``slant`` (0–0.3) leans the characters like the italic face of some older plates (e.g. Hanoi's).
+    ``matched_rows`` draws both rows of a two-row plate in one character width, as real plates
+    are: the row with more letters and digits is laid out as usual, the other row gets the same
+    character width; a shorter top row keeps the same gaps and stands centred (``59-T1`` over
+    ``848.07`` spans about 80 % of the serial's width), a shorter serial spreads its gaps.
     """
     if height_px < 8:
         raise ValueError(f"expected height_px >= 8, got {height_px}")
@@ -422,11 +443,21 @@ def render_plate(
         # taller rows stand closer together: 0.11 of the height apart at cap 0.34, 0.062 at 0.40
         gap = H * (0.11 - 0.8 * (two_row_cap - 0.34))
         top = (H - 2 * cap - gap) / 2
-        for i, row in enumerate(rows):
+        # With matched rows the row with more letters and digits goes first; ties: the top row.
+        order = [0, 1]
+        if matched_rows and sum(map(str.isalnum, rows[1])) > sum(map(str.isalnum, rows[0])):
+            order = [1, 0]
+        cell_k: float | None = None
+        row_gap: float | None = None
+        for i in order:
             y0 = int(round(top + i * (cap + gap)))
             fill = 0.97 if i else 0.97 - 0.15 * (1.1 - text_scale) / 0.4
-            _draw_row(mask, row, font, (int(margin_x), y0, int(W - margin_x), y0 + cap), squeeze, fill,
-                      tight_gap=tight_gap, keep_weight=keep_weight, open_four=open_four, slant=slant)
+            k_used, gap_used = _draw_row(
+                mask, rows[i], font, (int(margin_x), y0, int(W - margin_x), y0 + cap), squeeze, fill,
+                tight_gap=tight_gap, keep_weight=keep_weight, open_four=open_four, slant=slant,
+                cell_k=cell_k, gap_px=row_gap if i == 0 else None)
+            if matched_rows:
+                cell_k, row_gap = k_used, gap_used
 
     if stroke:
         k = int(round(abs(stroke) * cap))

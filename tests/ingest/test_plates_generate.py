@@ -172,6 +172,55 @@ def test_keep_weight_widens_glyphs_without_widening_their_stems():
     assert np.array_equal(same, render_plate(plate, 160, squeeze=0.7))
 
 
+def _runs(ink_cols: np.ndarray) -> list[tuple[int, int]]:
+    """(start, stop) of each run of columns holding ink, left to right."""
+    edges = np.diff(np.r_[0, ink_cols.astype(np.int8), 0])
+    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True))
+
+
+@pytest.mark.parametrize("kwargs", [{"squeeze": 0.8, "tight_gap": 0.15}, {"squeeze": 0.8}])
+def test_matched_rows_draw_the_top_row_in_the_serials_character_width(kwargs):
+    """Real two-row plates draw both rows in one character width: ``59-T1`` stands centred over
+    ``598.07``, narrower than it. The free layout stretches the top row across the plate."""
+    plate = SimPlate("59T159807", "59-T1 / 598.07", Layout.TWO_ROW, PlateColour.WHITE, PlateKind.MOTORBIKE)
+    free = _ink(render_plate(plate, 200, **kwargs))
+    matched = _ink(render_plate(plate, 200, matched_rows=True, **kwargs))
+    half = free.shape[0] // 2
+    assert np.array_equal(free[half:], matched[half:])  # the serial has more digits: drawn as before
+    for ink, is_matched in ((free, False), (matched, True)):
+        top, bottom = _runs(ink[:half].any(axis=0)), _runs(ink[half:].any(axis=0))
+        top_span, bottom_span = top[-1][1] - top[0][0], bottom[-1][1] - bottom[0][0]
+        five_top, five_bottom = top[0][1] - top[0][0], bottom[0][1] - bottom[0][0]  # the two "5"s
+        if is_matched:
+            assert top_span < 0.9 * bottom_span
+            assert abs(five_top - five_bottom) <= 2
+            left, right = top[0][0], ink.shape[1] - top[-1][1]
+            assert abs(left - right) <= 3  # centred
+        else:
+            assert top_span > 0.9 * bottom_span
+
+
+def test_matched_rows_spread_a_short_serial_in_the_top_rows_character_width():
+    """``54-S1 / 6830``: the top row is the longer one; the four-digit serial takes its character
+    width and spreads its gaps, where the free layout widens its digits to fill the row."""
+    plate = SimPlate("54S16830", "54-S1 / 6830", Layout.TWO_ROW, PlateColour.WHITE, PlateKind.MOTORBIKE)
+    free = _ink(render_plate(plate, 200, squeeze=0.8, tight_gap=0.25))
+    matched = _ink(render_plate(plate, 200, squeeze=0.8, tight_gap=0.25, matched_rows=True))
+    half = free.shape[0] // 2
+    assert np.array_equal(free[:half], matched[:half])  # the top row is the reference
+    top = _runs(matched[:half].any(axis=0))
+    top_digit = np.mean([b - a for a, b in top[:2]])  # "5" and "4"
+    for ink, is_matched in ((free, False), (matched, True)):
+        serial = _runs(ink[half:].any(axis=0))
+        assert len(serial) == 4
+        digit = np.mean([b - a for a, b in serial])
+        if is_matched:
+            assert abs(digit - top_digit) <= 1.5
+        else:
+            assert digit > 1.15 * top_digit
+        assert serial[-1][1] - serial[0][0] > 0.85 * ink.shape[1]  # the serial spans the plate either way
+
+
 @pytest.mark.parametrize("font", sorted(FONTS))
 def test_open_four_leaves_the_top_of_its_stem_empty(font):
     """The real plate "4": its stem starts about a third of the way down, below the top of the
