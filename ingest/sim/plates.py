@@ -409,7 +409,7 @@ def render_plate(
     ``matched_rows`` draws both rows of a two-row plate in one character width, as real plates
     are: the row with more letters and digits is laid out as usual, the other row gets the same
     character width; a shorter top row keeps the same gaps and stands centred (``59-T1`` over
-    ``848.07`` spans about 80 % of the serial's width), a shorter serial spreads its gaps.
+    ``848.07`` is narrower than the serial), a shorter serial spreads its gaps.
     """
     if height_px < 8:
         raise ValueError(f"expected height_px >= 8, got {height_px}")

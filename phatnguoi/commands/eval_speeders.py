@@ -66,7 +66,8 @@ def recall_ceiling(excess: np.ndarray, sigma: float) -> float:
         return float("nan")
     if sigma <= 0:
         return float(np.mean(excess >= 0))
-    return float(np.mean([NormalDist().cdf(x) for x in excess / sigma - Z]))
+    cdf = NormalDist().cdf
+    return float(np.mean([cdf(x) for x in excess / sigma - Z]))
 
 
 def report(excess: list[float], sigmas: tuple[float, ...]) -> dict:

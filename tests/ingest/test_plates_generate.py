@@ -146,11 +146,7 @@ def test_motorbike_series_digit_is_mostly_one_like_real_plates():
 
 def _median_run(ink: np.ndarray) -> float:
     """Median length of the horizontal ink runs: the stem width of the characters."""
-    runs = []
-    for row in ink.astype(np.int8):
-        edges = np.diff(np.r_[0, row, 0])
-        runs.extend(np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1))
-    return float(np.median(runs))
+    return float(np.median([b - a for row in ink for a, b in _runs(row)]))
 
 
 def test_keep_weight_widens_glyphs_without_widening_their_stems():
