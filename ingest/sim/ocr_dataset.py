@@ -19,7 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ingest.sim.plate_augment import augment_plate
-from ingest.sim.plates import R_SERIES_P, random_plate
+from ingest.sim.plates import R_SERIES_P, TWO_LETTER_P_TRAIN, random_plate
 
 # Vehicle mix of the crops: real street crops are mostly motorbike (two-row) plates.
 VEHICLE_MIX = {"motorbike": 0.55, "car": 0.3, "bus": 0.05, "truck": 0.1}
@@ -55,7 +55,7 @@ def make_sample(seed: int, index: int) -> tuple[np.ndarray, str]:
     rng = np.random.default_rng([seed, index])
     classes = list(VEHICLE_MIX)
     vc = classes[int(rng.choice(len(classes), p=list(VEHICLE_MIX.values())))]
-    plate = random_plate(rng, vc, r_series_p=R_SERIES_P)
+    plate = random_plate(rng, vc, r_series_p=R_SERIES_P, two_letter_p=TWO_LETTER_P_TRAIN)
     img = augment_plate(plate, rng)
     if img.shape[0] > MAX_STORED_HEIGHT:
         w = max(4, round(img.shape[1] * MAX_STORED_HEIGHT / img.shape[0]))

@@ -65,6 +65,13 @@ _HANOI = ("29", "30", "31", "32", "33", "40")
 # a series digit and a 4-digit serial, as every one in those photos does: the grammar accepts such
 # a text (as the special series R with a 5-digit serial), so reads of them are not flagged.
 R_SERIES_P = 1 / 21
+# Two-letter motorbike series (51-FB, 27-AA, 88-AB) on 8 % of the simulator's motorbike plates. The
+# stage-23 reader read the second letter of 7 of the real set's 12 such plates as a digit (B and A
+# as 8, P as 1): a digit follows the first letter on every other motorbike plate it was shown. The
+# reader's training set draws them on 16 % of motorbike plates (``two_letter_p``); the scene
+# simulator keeps 8 % so that its seeds keep their plates.
+TWO_LETTER_P = 0.08
+TWO_LETTER_P_TRAIN = 0.16
 # Special series that need only ASCII (TĐ / MĐ carry a Đ the reader's alphabet leaves out).
 _SPECIAL_ASCII = ("LD", "DA", "KT", "MK", "HC", "CD", "R", "T")
 
@@ -159,7 +166,9 @@ def _colour(rng: np.random.Generator, vehicle_class: str) -> PlateColour:
     return colours[int(rng.choice(len(colours), p=list(weights.values())))]
 
 
-def random_plate(rng: np.random.Generator, vehicle_class: str, *, r_series_p: float = 0.0) -> SimPlate:
+def random_plate(
+    rng: np.random.Generator, vehicle_class: str, *, r_series_p: float = 0.0, two_letter_p: float = TWO_LETTER_P
+) -> SimPlate:
     """A plausible plate for a vehicle of ``vehicle_class`` (motorbike, car, bus or truck).
 
     Deterministic for a given generator state. Motorbikes get two-row plates (series like X1, B2,
@@ -168,6 +177,7 @@ def random_plate(rng: np.random.Generator, vehicle_class: str, *, r_series_p: fl
     A–H, K, L, M; a few special series (LD, KT, ...); red military plates rarely. With
     ``r_series_p`` > 0 that share of the motorbikes that are not blue get an R series (R and a
     digit) and a 4-digit serial (``R_SERIES_P``), printed like any motorbike plate (``54-R2 / 4924``).
+    ``two_letter_p`` is the share of the other motorbike plates whose series is two letters.
     """
     if vehicle_class not in VEHICLE_CLASSES:
         raise ValueError(f"expected vehicle_class in {VEHICLE_CLASSES}, got {vehicle_class!r}")
@@ -180,7 +190,7 @@ def random_plate(rng: np.random.Generator, vehicle_class: str, *, r_series_p: fl
         r_series = bool(r_series_p and colour != PlateColour.BLUE and rng.random() < r_series_p)
         first = "R" if r_series else first
         # two-letter series (29-HA) are new and still rare on the street
-        digit = rng.random() < 0.92 or r_series
+        digit = rng.random() < 1 - two_letter_p or r_series
         second = _pick(rng, _SERIES_DIGITS, p=MOTO_SERIES_DIGIT_P) if digit else _pick(rng, tuple(_MOTO_LETTER_2))
         serial = _serial(rng, p_legacy=1.0 if r_series else 0.35)
         text = f"{prov}{first}{second}{serial}"
@@ -304,6 +314,7 @@ def _draw_row(
     slant: float = 0.0,
     cell_k: float | None = None,
     gap_px: float | None = None,
+    dot_gap: float = 1.0,
 ) -> tuple[float, float]:
     """Draw ``row`` into ``mask`` across ``fill`` of the box (x0, y0, x1, y1), evenly spaced.
 
@@ -320,13 +331,16 @@ def _draw_row(
     that factor (the other row's widening times its shrink) instead of one of their own; the gaps
     are then ``gap_px`` (the row is centred and narrower than the box) or, without it, stretch to
     fill the row. Returns the factor and the gap the row was drawn with, for the next row.
+
+    ``dot_gap`` scales the two gaps beside a dot (``848.07``): on real plates the dot sits in a
+    gap little wider than the others, its gaps about 0.6 of a normal one.
     """
     x0, y0, x1, y1 = box
     cap = y1 - y0
     if slant:
         band = np.zeros_like(mask[y0:y1])  # the row alone, drawn upright, then sheared into place
         used = _draw_row(band, row, font, (x0, 0, x1, cap), squeeze, fill, tight_gap, keep_weight, open_four,
-                         cell_k=cell_k, gap_px=gap_px)
+                         cell_k=cell_k, gap_px=gap_px, dot_gap=dot_gap)
         shear = np.array([[1, -slant, slant * cap / 2], [0, 1, 0]], dtype=np.float32)  # the top moves right
         band = cv2.warpAffine(band, shear, (band.shape[1], band.shape[0]), flags=cv2.INTER_LINEAR)
         np.maximum(mask[y0:y1], band, out=mask[y0:y1])
@@ -358,9 +372,10 @@ def _draw_row(
     widths = [w * sx for w in widths]
     if n > 1 and tight_gap is None and cell_k is None:
         gap = min(0.45 * cap, max(0.04 * cap, (avail * fill - sum(widths)) / (n - 1)))
-    total = sum(widths) + gap * (n - 1)
+    gaps = [gap * (dot_gap if "." in row[i : i + 2] else 1.0) for i in range(n - 1)] + [0.0]
+    total = sum(widths) + sum(gaps)
     x = x0 + (avail - total) / 2
-    for ch, g, w in zip(row, glyphs, widths, strict=True):
+    for ch, g, w, after in zip(row, glyphs, widths, gaps, strict=True):
         # A real plate's "1" is a thin stem with a short flag in a wider cell: widening it like the
         # other glyphs gives it a long flag that real plates never show.
         ink_w = w / k if ch == "1" else w
@@ -372,7 +387,7 @@ def _draw_row(
         xi = int(round(x + (w - ink_w) / 2))
         region = mask[y0 : y0 + cap, xi : xi + w_px]
         np.maximum(region, g[:, : region.shape[1]], out=region)
-        x += w + gap
+        x += w + after
     return k * sx, gap
 
 
@@ -391,6 +406,7 @@ def render_plate(
     open_four: bool = False,
     slant: float = 0.0,
     matched_rows: bool = False,
+    dot_gap: float = 1.0,
 ) -> np.ndarray:
     """Clean front view of ``plate`` as a BGR uint8 image ``height_px`` high, at the plate's true
     aspect ratio (one-row 520x110 mm, two-row car 330x165 mm, motorbike 190x140 mm).
@@ -409,7 +425,8 @@ def render_plate(
     ``matched_rows`` draws both rows of a two-row plate in one character width, as real plates
     are: the row with more letters and digits is laid out as usual, the other row gets the same
     character width; a shorter top row keeps the same gaps and stands centred (``59-T1`` over
-    ``848.07`` is narrower than the serial), a shorter serial spreads its gaps.
+    ``848.07`` is narrower than the serial), a shorter serial spreads its gaps. ``dot_gap``
+    (0.3–1.0) scales the gaps either side of the serial's dot (real plates: about 0.6).
     """
     if height_px < 8:
         raise ValueError(f"expected height_px >= 8, got {height_px}")
@@ -423,6 +440,8 @@ def render_plate(
         raise ValueError(f"expected stroke in [-0.03, 0.06], got {stroke}")
     if not 0.3 <= two_row_cap <= 0.42:
         raise ValueError(f"expected two_row_cap in [0.3, 0.42], got {two_row_cap}")
+    if not 0.3 <= dot_gap <= 1.0:
+        raise ValueError(f"expected dot_gap in [0.3, 1.0], got {dot_gap}")
     w_mm, h_mm = plate.size_mm
     out_h = int(height_px)
     out_w = max(8, int(round(out_h * w_mm / h_mm)))
@@ -437,7 +456,8 @@ def render_plate(
         cap = int(round(76 * px * text_scale))
         y0 = int(round((H - cap) / 2))
         _draw_row(mask, rows[0], font, (int(margin_x), y0, int(W - margin_x), y0 + cap), squeeze,
-                  tight_gap=tight_gap, keep_weight=keep_weight, open_four=open_four, slant=slant)
+                  tight_gap=tight_gap, keep_weight=keep_weight, open_four=open_four, slant=slant,
+                  dot_gap=dot_gap)
     else:
         cap = int(round(h_mm * two_row_cap * px * text_scale))
         # taller rows stand closer together: 0.11 of the height apart at cap 0.34, 0.062 at 0.40
@@ -455,7 +475,7 @@ def render_plate(
             k_used, gap_used = _draw_row(
                 mask, rows[i], font, (int(margin_x), y0, int(W - margin_x), y0 + cap), squeeze, fill,
                 tight_gap=tight_gap, keep_weight=keep_weight, open_four=open_four, slant=slant,
-                cell_k=cell_k, gap_px=row_gap if i == 0 else None)
+                cell_k=cell_k, gap_px=row_gap if i == 0 else None, dot_gap=dot_gap)
             if matched_rows:
                 cell_k, row_gap = k_used, gap_used
 
