@@ -55,6 +55,13 @@ class AugmentOptions:
     # layout gave the dot a full gap on each side (stage 24).
     dot_gap_p: float = 0.7
     dot_gap: tuple[float, float] = (0.5, 0.85)
+    # Some real two-row crops end inside a row: the box's top (or bottom) edge cuts off the top of
+    # "59" (or the foot of the serial), and the stage-24 reader read such a cut "59" as "50" (stage
+    # 25). The margin on that side, a fraction of the plate's height; the top row starts about 0.08-0.12 down.
+    row_cut_p: float = 0.12
+    row_cut: tuple[float, float] = (-0.2, -0.08)
+    # A glossy plate catches a light as a thin bright streak across a row (stage 25).
+    glare_p: float = 0.1
 
 
 def _u(rng: np.random.Generator, lo: float, hi: float) -> float:
@@ -124,6 +131,8 @@ def _plate_surface(plate: SimPlate, rng: np.random.Generator, height: int, opt: 
             for y in ys:
                 cv2.circle(surface, (x, y), r, (col, col, col), -1)
                 cv2.circle(surface, (x, y), r, (col * 0.5,) * 3, max(1, r // 3))
+    if rng.random() < opt.glare_p:
+        surface = _glare(surface, rng)
     # The small embossed emblem between province and series on newer motorbike plates.
     if plate.kind == PlateKind.MOTORBIKE and rng.random() < 0.25:
         r = max(2, int(h * 0.045))
@@ -131,6 +140,17 @@ def _plate_surface(plate: SimPlate, rng: np.random.Generator, height: int, opt: 
         emblem = ink_col * 0.6 + bg[cy, cx] * 0.4
         cv2.circle(surface, (cx, cy), r, tuple(float(c) for c in emblem), max(1, r // 3))
     return np.clip(surface, 0, 255)
+
+
+def _glare(surface: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A thin bright streak across the plate, nearly level (light caught by the glossy film)."""
+    h, w = surface.shape[:2]
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    centre = h * _u(rng, 0.1, 0.9) + (xs - w / 2) * _u(rng, -0.12, 0.12)
+    half = h * _u(rng, 0.02, 0.05)
+    band = np.clip(1.0 - np.abs(ys - centre) / half, 0.0, 1.0) ** 0.5  # soft edges
+    strength = _u(rng, 0.5, 0.95) * band[..., None]
+    return surface * (1 - strength) + 250.0 * strength
 
 
 def _background_tint(colour: PlateColour, rng: np.random.Generator) -> tuple[float, float, float]:
@@ -210,6 +230,8 @@ def augment_plate(
     # crops the reader dropped a character near the edge (docs/model-plate-reader.md).
     if rng.random() < (opt.inside_p_one_row if plate.layout == Layout.ONE_ROW else opt.inside_p):
         m = rng.uniform(*opt.inside_margin, 4)
+    if plate.layout == Layout.TWO_ROW and rng.random() < opt.row_cut_p:
+        m[1 if rng.random() < 0.5 else 3] = _u(rng, *opt.row_cut)  # the top or the bottom edge
     cx0 = int(np.clip(x0 - m[0] * bw, 0, warped.shape[1] - 2))
     cy0 = int(np.clip(y0 - m[1] * bh, 0, warped.shape[0] - 2))
     cx1 = int(np.clip(x1 + m[2] * bw, cx0 + 2, warped.shape[1]))

@@ -2,14 +2,15 @@
 
 import csv
 import hashlib
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from cases.plates import PlateColour, is_valid
+from cases.plates import Layout, PlateColour, PlateKind, is_valid
 from ingest.sim.ocr_dataset import PLATE_CONFIG, write_ocr_dataset
-from ingest.sim.plate_augment import AugmentOptions, augment_plate
-from ingest.sim.plates import random_plate
+from ingest.sim.plate_augment import AugmentOptions, _glare, augment_plate
+from ingest.sim.plates import SimPlate, random_plate
 
 
 def _digest(folder):
@@ -75,3 +76,34 @@ def test_crops_that_cut_into_the_plate_end_on_plate_not_background():
     inside = _edge_to_centre_brightness(AugmentOptions(inside_p=1.0))
     outside = _edge_to_centre_brightness(AugmentOptions(inside_p=0.0))
     assert inside > outside + 0.15, (inside, outside)
+
+
+def _median_aspect(options: AugmentOptions) -> float:
+    shapes = []
+    for s in range(30):
+        plate = random_plate(np.random.default_rng(s), "motorbike")
+        h, w = augment_plate(plate, np.random.default_rng(200 + s), options).shape[:2]
+        shapes.append(h / w)
+    return float(np.median(shapes))
+
+
+def test_row_cut_crops_end_inside_a_row_of_a_two_row_plate():
+    """``row_cut_p`` crops cut 8-20 % of the plate's height off its top or bottom (into the top
+    row's "59" or the serial's foot, as some real detector boxes do): the crops are flatter."""
+    base = AugmentOptions(row_cut_p=0.0, inside_p=0.0, glare_p=0.0)
+    cut = replace(base, row_cut_p=1.0)
+    assert _median_aspect(cut) < 0.93 * _median_aspect(base)
+    one_row = SimPlate("51A12345", "51A-123.45", Layout.ONE_ROW, PlateColour.WHITE, PlateKind.CAR)
+    a = augment_plate(one_row, np.random.default_rng(9), base)
+    b = augment_plate(one_row, np.random.default_rng(9), replace(base, row_cut_p=1.0))
+    assert np.array_equal(a, b)  # one-row crops are never cut this way
+
+
+def test_glare_is_a_thin_bright_streak():
+    surface = np.full((120, 160, 3), 30.0, np.float32)  # all ink
+    lit = _glare(surface.copy(), np.random.default_rng(4))
+    brightened = lit.mean(axis=2) > 60
+    assert 0.02 < brightened.mean() < 0.2  # a streak, not a wash
+    assert lit.max() > 130  # at least halfway to white at its middle
+    rows_hit = brightened.any(axis=1).sum()
+    assert rows_hit < 0.5 * surface.shape[0]  # nearly level
