@@ -100,8 +100,9 @@ def test_two_letter_motorbike_series_twice_as_common_in_the_readers_training_set
     assert default == explicit
     train = [random_plate(np.random.default_rng([5, i]), "motorbike", two_letter_p=TWO_LETTER_P_TRAIN)
              for i in range(3000)]
-    assert 0.06 < sum(map(two_letter, default)) / 3000 < 0.10
-    assert 0.13 < sum(map(two_letter, train)) / 3000 < 0.19
+    assert sum(map(two_letter, default)) / 3000 == pytest.approx(TWO_LETTER_P, abs=0.02)
+    assert sum(map(two_letter, train)) / 3000 == pytest.approx(TWO_LETTER_P_TRAIN, abs=0.03)
+    assert TWO_LETTER_P_TRAIN >= 2 * TWO_LETTER_P
     for p in filter(two_letter, train):
         assert re.fullmatch(r"\d\d-[A-Z]{2}", p.rows[0]) and is_valid(p.text), p.printed
 
