@@ -145,8 +145,9 @@ def _plate_surface(plate: SimPlate, rng: np.random.Generator, height: int, opt: 
 def _glare(surface: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A thin bright streak across the plate, nearly level (light caught by the glossy film)."""
     h, w = surface.shape[:2]
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-    centre = h * _u(rng, 0.1, 0.9) + (xs - w / 2) * _u(rng, -0.12, 0.12)
+    ys = np.arange(h, dtype=np.float32)[:, None]
+    xs = np.arange(w, dtype=np.float32)[None, :]
+    centre = h * _u(rng, 0.1, 0.9) + (xs - w / 2) * _u(rng, -0.12, 0.12)  # (1, w): the streak's middle per column
     half = h * _u(rng, 0.02, 0.05)
     band = np.clip(1.0 - np.abs(ys - centre) / half, 0.0, 1.0) ** 0.5  # soft edges
     strength = _u(rng, 0.5, 0.95) * band[..., None]

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from cases.plates import Layout, PlateColour, PlateKind, colour_allowed, is_valid, normalize, printed
+from ingest.sim.plate_measure import ink_runs
 from ingest.sim.plates import (
     FONTS,
     OPEN_FOUR_STEM_TOP,
@@ -171,7 +172,7 @@ def test_motorbike_series_digit_is_mostly_one_like_real_plates():
 
 def _median_run(ink: np.ndarray) -> float:
     """Median length of the horizontal ink runs: the stem width of the characters."""
-    return float(np.median([b - a for row in ink for a, b in _runs(row)]))
+    return float(np.median([b - a for row in ink for a, b in ink_runs(row)]))
 
 
 def test_keep_weight_widens_glyphs_without_widening_their_stems():
@@ -193,12 +194,6 @@ def test_keep_weight_widens_glyphs_without_widening_their_stems():
     assert np.array_equal(same, render_plate(plate, 160, squeeze=0.7))
 
 
-def _runs(ink_cols: np.ndarray) -> list[tuple[int, int]]:
-    """(start, stop) of each run of columns holding ink, left to right."""
-    edges = np.diff(np.r_[0, ink_cols.astype(np.int8), 0])
-    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True))
-
-
 @pytest.mark.parametrize("kwargs", [{"squeeze": 0.8, "tight_gap": 0.15}, {"squeeze": 0.8}])
 def test_matched_rows_draw_the_top_row_in_the_serials_character_width(kwargs):
     """Real two-row plates draw both rows in one character width: ``59-T1`` stands centred over
@@ -209,7 +204,7 @@ def test_matched_rows_draw_the_top_row_in_the_serials_character_width(kwargs):
     half = free.shape[0] // 2
     assert np.array_equal(free[half:], matched[half:])  # the serial has more digits: drawn as before
     for ink, is_matched in ((free, False), (matched, True)):
-        top, bottom = _runs(ink[:half].any(axis=0)), _runs(ink[half:].any(axis=0))
+        top, bottom = ink_runs(ink[:half].any(axis=0)), ink_runs(ink[half:].any(axis=0))
         top_span, bottom_span = top[-1][1] - top[0][0], bottom[-1][1] - bottom[0][0]
         five_top, five_bottom = top[0][1] - top[0][0], bottom[0][1] - bottom[0][0]  # the two "5"s
         if is_matched:
@@ -229,10 +224,10 @@ def test_matched_rows_spread_a_short_serial_in_the_top_rows_character_width():
     matched = _ink(render_plate(plate, 200, squeeze=0.8, tight_gap=0.25, matched_rows=True))
     half = free.shape[0] // 2
     assert np.array_equal(free[:half], matched[:half])  # the top row is the reference
-    top = _runs(matched[:half].any(axis=0))
+    top = ink_runs(matched[:half].any(axis=0))
     top_digit = np.mean([b - a for a, b in top[:2]])  # "5" and "4"
     for ink, is_matched in ((free, False), (matched, True)):
-        serial = _runs(ink[half:].any(axis=0))
+        serial = ink_runs(ink[half:].any(axis=0))
         assert len(serial) == 4
         digit = np.mean([b - a for a, b in serial])
         if is_matched:
@@ -329,7 +324,7 @@ def test_dot_gap_narrows_only_the_gaps_beside_the_serials_dot(kwargs):
     half = full.shape[0] // 2
     assert np.array_equal(full[:half], tight[:half])  # the top row has no dot
     for ink, factor in ((full, 1.0), (tight, 0.6)):
-        runs = _runs(ink[half:].any(axis=0))
+        runs = ink_runs(ink[half:].any(axis=0))
         assert len(runs) == 6  # 5, 9, 8, the dot, 0, 7
         widths = [b - a for a, b in runs]
         assert widths[3] < 0.5 * min(widths[:3] + widths[4:])  # the fourth run is the dot
