@@ -50,12 +50,13 @@ def plate_config_yaml() -> str:
     return "\n".join(lines) + "\n"
 
 
-def make_sample(seed: int, index: int) -> tuple[np.ndarray, str]:
-    """Sample ``index`` of the set drawn with ``seed``: (BGR crop, normalised plate text)."""
+def make_sample(seed: int, index: int, two_letter_p: float = TWO_LETTER_P_TRAIN) -> tuple[np.ndarray, str]:
+    """Sample ``index`` of the set drawn with ``seed``: (BGR crop, normalised plate text).
+    ``two_letter_p``: share of motorbike plates with a two-letter series (``random_plate``)."""
     rng = np.random.default_rng([seed, index])
     classes = list(VEHICLE_MIX)
     vc = classes[int(rng.choice(len(classes), p=list(VEHICLE_MIX.values())))]
-    plate = random_plate(rng, vc, r_series_p=R_SERIES_P, two_letter_p=TWO_LETTER_P_TRAIN)
+    plate = random_plate(rng, vc, r_series_p=R_SERIES_P, two_letter_p=two_letter_p)
     img = augment_plate(plate, rng)
     if img.shape[0] > MAX_STORED_HEIGHT:
         w = max(4, round(img.shape[1] * MAX_STORED_HEIGHT / img.shape[0]))
@@ -63,11 +64,11 @@ def make_sample(seed: int, index: int) -> tuple[np.ndarray, str]:
     return img, plate.text
 
 
-def _write_chunk(args: tuple[Path, int, int, int]) -> list[tuple[str, str]]:
-    out, seed, start, stop = args
+def _write_chunk(args: tuple[Path, int, int, int, float]) -> list[tuple[str, str]]:
+    out, seed, start, stop, two_letter_p = args
     rows = []
     for i in range(start, stop):
-        img, text = make_sample(seed, i)
+        img, text = make_sample(seed, i, two_letter_p)
         name = f"images/{i:07d}.jpg"
         if not cv2.imwrite(str(out / name), img, [cv2.IMWRITE_JPEG_QUALITY, 95]):
             raise OSError(f"could not write {out / name}")
@@ -75,15 +76,20 @@ def _write_chunk(args: tuple[Path, int, int, int]) -> list[tuple[str, str]]:
     return rows
 
 
-def write_ocr_dataset(out: Path, *, n: int, seed: int, workers: int | None = None) -> Path:
-    """Write ``n`` synthetic plate crops under ``out``; returns the path of ``labels.csv``."""
+def write_ocr_dataset(out: Path, *, n: int, seed: int, workers: int | None = None,
+                      two_letter_p: float = TWO_LETTER_P_TRAIN) -> Path:
+    """Write ``n`` synthetic plate crops under ``out``; returns the path of ``labels.csv``.
+    ``two_letter_p``: share of motorbike plates with a two-letter series (default
+    ``TWO_LETTER_P_TRAIN``)."""
     if n < 1:
         raise ValueError(f"expected n >= 1, got {n}")
+    if not 0.0 <= two_letter_p <= 1.0:
+        raise ValueError(f"expected two_letter_p between 0 and 1, got {two_letter_p}")
     out = Path(out)
     (out / "images").mkdir(parents=True, exist_ok=True)
     workers = workers or min(2, os.cpu_count() or 1)
     chunk = 200
-    jobs = [(out, seed, s, min(n, s + chunk)) for s in range(0, n, chunk)]
+    jobs = [(out, seed, s, min(n, s + chunk), two_letter_p) for s in range(0, n, chunk)]
     rows: list[tuple[str, str]] = []
     with tqdm(total=n, desc=f"plates (seed {seed})", unit="plate") as bar:
         if workers == 1:

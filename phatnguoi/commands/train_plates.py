@@ -284,17 +284,21 @@ def average_onnx_weights(first: Path, second: Path, keep_first: float, out: Path
 @click.option("--keep-init", default=0.0, show_default=True,
               help="Share of the starting reader's weights (--init-onnx) averaged into the exported one "
                    "(0: the fine-tune as it is; stage 20 kept 0.5).")
+@click.option("--two-letter-p", default=None, type=float,
+              help="Share of motorbike plates with a two-letter series (51-FB) in the generated sets "
+                   "(default: ingest.sim.plates.TWO_LETTER_P_TRAIN).")
 @click.option("--install/--no-install", default=False, show_default=True,
               help="Copy the exported model over the shipped one in detection/models/plate_ocr/.")
 def group(n: int, val_n: int, epochs: int, batch_size: int, lr: float, seed: int, init_onnx: Path | None,
           augmentation: Path | None, model_config: Path, init_config: Path | None, keep_init: float, out: Path,
-          install: bool) -> None:
+          two_letter_p: float | None, install: bool) -> None:
     """Generate synthetic Vietnamese plates, train (or fine-tune) the plate reader, export it to ONNX.
 
     The defaults are the last stage of the shipped reader's recipe (docs/model-plate-reader.md):
     with --init-onnx pointing at the reader it started from, they reproduce it.
     """
     from ingest.sim.ocr_dataset import write_ocr_dataset
+    from ingest.sim.plates import TWO_LETTER_P_TRAIN
 
     if n < 1 or val_n < 1 or epochs < 1 or lr <= 0:
         raise click.BadParameter(f"expected n, val-n, epochs >= 1 and lr > 0, got {n}, {val_n}, {epochs}, {lr}")
@@ -302,6 +306,10 @@ def group(n: int, val_n: int, epochs: int, batch_size: int, lr: float, seed: int
         raise click.BadParameter(f"expected a reader ONNX file at {init_onnx}, found nothing")
     if not 0.0 <= keep_init < 1.0 or (keep_init and init_onnx is None):
         raise click.BadParameter(f"expected --keep-init in [0, 1) and, above 0, an --init-onnx, got {keep_init}")
+    if two_letter_p is None:
+        two_letter_p = TWO_LETTER_P_TRAIN
+    if not 0.0 <= two_letter_p <= 1.0:
+        raise click.BadParameter(f"expected --two-letter-p between 0 and 1, got {two_letter_p}")
     if augmentation is not None and not augmentation.is_file():
         raise click.BadParameter(f"expected an augmentation YAML at {augmentation}, found nothing")
     for what, cfg in (("--model-config", model_config), ("--init-config", init_config)):
@@ -314,8 +322,8 @@ def group(n: int, val_n: int, epochs: int, batch_size: int, lr: float, seed: int
                                  "(readers of two architectures cannot be averaged)")
     started = time.monotonic()
     out.mkdir(parents=True, exist_ok=True)
-    train_csv = write_ocr_dataset(out / "train", n=n, seed=seed)
-    val_csv = write_ocr_dataset(out / "val", n=val_n, seed=seed + 1)
+    train_csv = write_ocr_dataset(out / "train", n=n, seed=seed, two_letter_p=two_letter_p)
+    val_csv = write_ocr_dataset(out / "val", n=val_n, seed=seed + 1, two_letter_p=two_letter_p)
     plate_config = train_csv.parent / "plate_config.yaml"
 
     env = dict(os.environ)

@@ -214,7 +214,9 @@ def test_train_command_refuses_bad_settings_before_any_work(tmp_path):
     assert widen.exit_code != 0 and "--init-config only with --init-onnx" in widen.output
     no_config = runner.invoke(group, ["--model-config", str(tmp_path / "none.yaml"), "--out", str(tmp_path / "e")])
     assert no_config.exit_code != 0 and "none.yaml" in no_config.output
-    assert not any((tmp_path / d).exists() for d in "abcde")  # nothing generated
+    share = runner.invoke(group, ["--two-letter-p", "1.5", "--out", str(tmp_path / "f")])
+    assert share.exit_code != 0 and "--two-letter-p between 0 and 1" in share.output
+    assert not any((tmp_path / d).exists() for d in "abcdef")  # nothing generated
 
 
 def test_eval_scores_against_an_audited_label_too(tmp_path):

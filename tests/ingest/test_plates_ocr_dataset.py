@@ -10,7 +10,7 @@ import pytest
 from cases.plates import Layout, PlateColour, PlateKind, is_valid
 from ingest.sim.ocr_dataset import PLATE_CONFIG, write_ocr_dataset
 from ingest.sim.plate_augment import AugmentOptions, _glare, augment_plate
-from ingest.sim.plates import SimPlate, random_plate
+from ingest.sim.plates import TWO_LETTER_P_TRAIN, SimPlate, random_plate
 
 
 def _digest(folder):
@@ -107,3 +107,25 @@ def test_glare_is_a_thin_bright_streak():
     assert lit.max() > 130  # at least halfway to white at its middle
     rows_hit = brightened.any(axis=1).sum()
     assert rows_hit < 0.5 * surface.shape[0]  # nearly level
+
+
+def _two_letter_share(csv_path) -> float:
+    with csv_path.open(newline="") as f:
+        texts = [r["plate_text"] for r in csv.DictReader(f)]
+    # a motorbike plate's fourth character is its series digit, or the second series letter
+    moto = [t for t in texts if len(t) in (8, 9) and t[2].isalpha() and not t[3:].isdigit()]
+    return len(moto) / len(texts)
+
+
+def test_two_letter_share_of_a_data_set_follows_the_argument(tmp_path):
+    """``two_letter_p`` reaches the plates drawn (``phatnguoi train plates --two-letter-p``): all
+    motorbike plates take a two-letter series at 1.0, none at 0.0; the default set keeps its images."""
+    none = write_ocr_dataset(tmp_path / "none", n=60, seed=3, workers=1, two_letter_p=0.0)
+    every = write_ocr_dataset(tmp_path / "all", n=60, seed=3, workers=1, two_letter_p=1.0)
+    assert _two_letter_share(every) > 0.35  # motorbikes are 55 % of the mix
+    assert _two_letter_share(none) < _two_letter_share(every) / 3  # only special car series left
+    default = write_ocr_dataset(tmp_path / "default", n=6, seed=11, workers=1)
+    explicit = write_ocr_dataset(tmp_path / "explicit", n=6, seed=11, workers=1, two_letter_p=TWO_LETTER_P_TRAIN)
+    assert default.read_text() == explicit.read_text() and _digest(default.parent) == _digest(explicit.parent)
+    with pytest.raises(ValueError, match="two_letter_p between 0 and 1"):
+        write_ocr_dataset(tmp_path / "bad", n=1, seed=1, two_letter_p=1.5)
