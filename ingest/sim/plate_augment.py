@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from cases.plates import Layout, PlateColour, PlateKind
-from ingest.sim.plates import FONTS, SimPlate, render_plate
+from ingest.sim.plates import FONTS, PLATE_MM, SimPlate, render_plate
 
 _FONT_NAMES = tuple(FONTS)
 # OSP-DIN first: the real plate face is DIN-like. With 65 % (stage 11, was 45 %) the reader dropped
@@ -62,6 +62,13 @@ class AugmentOptions:
     row_cut: tuple[float, float] = (-0.2, -0.08)
     # A glossy plate catches a light as a thin bright streak across a row (stage 25).
     glare_p: float = 0.1
+    # Older two-row car plates (30F / 510.10, 29A / 787.25: 26 of the real set's 717 two-row crops)
+    # are squarer than today's 330x165 mm: their crops are 1.24-1.9 times as wide as high (median
+    # 1.58), and their three-character top row stands in characters as large as the serial's. On
+    # that share of the two-row car plates the width is drawn from ``square_car_aspect`` times the
+    # height (stage 28).
+    square_car_p: float = 0.5
+    square_car_aspect: tuple[float, float] = (1.3, 1.8)
 
 
 def _u(rng: np.random.Generator, lo: float, hi: float) -> float:
@@ -87,9 +94,13 @@ def _plate_surface(plate: SimPlate, rng: np.random.Generator, height: int, opt: 
     slant = _u(rng, *opt.slant) if rng.random() < opt.slant_p else 0.0
     matched_rows = bool(rng.random() < opt.matched_rows_p)
     dot_gap = _u(rng, *opt.dot_gap) if rng.random() < opt.dot_gap_p else 1.0
+    size_mm = None
+    if plate.layout == Layout.TWO_ROW and plate.size_mm == PLATE_MM["two-row-car"] and rng.random() < opt.square_car_p:
+        h_mm = PLATE_MM["two-row-car"][1]
+        size_mm = (h_mm * _u(rng, *opt.square_car_aspect), h_mm)
     img = render_plate(plate, height, font=font, squeeze=squeeze, text_scale=text_scale, tight_gap=tight_gap,
                        stroke=stroke, two_row_cap=two_row_cap, keep_weight=keep_weight, open_four=open_four,
-                       slant=slant, matched_rows=matched_rows, dot_gap=dot_gap)
+                       slant=slant, matched_rows=matched_rows, dot_gap=dot_gap, size_mm=size_mm)
     img = img.astype(np.float32)
     h, w = img.shape[:2]
 

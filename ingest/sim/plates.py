@@ -407,6 +407,7 @@ def render_plate(
     slant: float = 0.0,
     matched_rows: bool = False,
     dot_gap: float = 1.0,
+    size_mm: tuple[float, float] | None = None,
 ) -> np.ndarray:
     """Clean front view of ``plate`` as a BGR uint8 image ``height_px`` high, at the plate's true
     aspect ratio (one-row 520x110 mm, two-row car 330x165 mm, motorbike 190x140 mm).
@@ -427,6 +428,9 @@ def render_plate(
     character width; a shorter top row keeps the same gaps and stands centred (``59-T1`` over
     ``848.07`` is narrower than the serial), a shorter serial spreads its gaps. ``dot_gap``
     (0.3–1.0) scales the gaps either side of the serial's dot (real plates: about 0.6).
+    ``size_mm`` (width, height) replaces the plate's size (``SimPlate.size_mm``), e.g. the
+    squarer older two-row car plates whose three-character top row (``30F``) stands over the
+    serial in characters as large as a motorbike plate's.
     """
     if height_px < 8:
         raise ValueError(f"expected height_px >= 8, got {height_px}")
@@ -442,7 +446,9 @@ def render_plate(
         raise ValueError(f"expected two_row_cap in [0.3, 0.42], got {two_row_cap}")
     if not 0.3 <= dot_gap <= 1.0:
         raise ValueError(f"expected dot_gap in [0.3, 1.0], got {dot_gap}")
-    w_mm, h_mm = plate.size_mm
+    if size_mm is not None and not (size_mm[0] > 0 and size_mm[1] > 0 and 1.0 <= size_mm[0] / size_mm[1] <= 5.0):
+        raise ValueError(f"expected size_mm (width, height) with a width 1 to 5 times the height, got {size_mm}")
+    w_mm, h_mm = size_mm if size_mm is not None else plate.size_mm
     out_h = int(height_px)
     out_w = max(8, int(round(out_h * w_mm / h_mm)))
     ss = max(2, int(np.ceil(160 / out_h)))  # supersample small plates

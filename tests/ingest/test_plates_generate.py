@@ -10,6 +10,7 @@ from ingest.sim.plate_measure import ink_runs
 from ingest.sim.plates import (
     FONTS,
     OPEN_FOUR_STEM_TOP,
+    PLATE_MM,
     R_SERIES_P,
     TWO_LETTER_P,
     TWO_LETTER_P_TRAIN,
@@ -332,3 +333,17 @@ def test_dot_gap_narrows_only_the_gaps_beside_the_serials_dot(kwargs):
         normal = np.mean([gaps[0], gaps[1], gaps[4]])
         assert max(abs(g - normal) for g in (gaps[0], gaps[1], gaps[4])) <= 2
         assert (gaps[2] + gaps[3]) / 2 == pytest.approx(factor * normal, abs=2.5)
+
+
+def test_a_plate_can_be_drawn_at_another_size():
+    """``size_mm`` replaces the plate's size: an older, squarer two-row car plate (1.5 : 1) comes
+    out at that aspect ratio, with its ink; a size outside 1 to 5 times as wide as high is refused."""
+    plate = SimPlate(text="30F51010", printed="30F / 510.10", layout=Layout.TWO_ROW,
+                     colour=PlateColour.WHITE, kind=PlateKind.CAR)
+    assert plate.size_mm == PLATE_MM["two-row-car"]
+    usual = render_plate(plate, 100)
+    square = render_plate(plate, 100, size_mm=(247.5, 165.0))
+    assert usual.shape[:2] == (100, 200) and square.shape[:2] == (100, 150)
+    assert (square.mean(axis=2) < 128).mean() > (usual.mean(axis=2) < 128).mean()  # larger characters
+    with pytest.raises(ValueError, match="size_mm"):
+        render_plate(plate, 100, size_mm=(100.0, 165.0))

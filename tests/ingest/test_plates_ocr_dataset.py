@@ -129,3 +129,22 @@ def test_two_letter_share_of_a_data_set_follows_the_argument(tmp_path):
     assert default.read_text() == explicit.read_text() and _digest(default.parent) == _digest(explicit.parent)
     with pytest.raises(ValueError, match="two_letter_p between 0 and 1"):
         write_ocr_dataset(tmp_path / "bad", n=1, seed=1, two_letter_p=1.5)
+
+
+def test_some_two_row_car_plates_are_drawn_squarer():
+    """``square_car_p``: two-row car crops come out squarer (real ones 1.24-1.9 wide per unit of
+    height, not 2); motorbike plates are drawn exactly as before (no random draw is added)."""
+    cars = [p for p in (random_plate(np.random.default_rng(s), "car") for s in range(60))
+            if p.layout == Layout.TWO_ROW][:8]
+    assert len(cars) >= 5
+
+    def aspect(plate, options, seed):
+        h, w = augment_plate(plate, np.random.default_rng(seed), options).shape[:2]
+        return w / h
+
+    square = [aspect(p, AugmentOptions(square_car_p=1.0), 40 + i) for i, p in enumerate(cars)]
+    usual = [aspect(p, AugmentOptions(square_car_p=0.0), 40 + i) for i, p in enumerate(cars)]
+    assert float(np.median(square)) + 0.15 < float(np.median(usual)), (square, usual)
+    bike = random_plate(np.random.default_rng(3), "motorbike")
+    assert np.array_equal(augment_plate(bike, np.random.default_rng(8), AugmentOptions(square_car_p=1.0)),
+                          augment_plate(bike, np.random.default_rng(8), AugmentOptions(square_car_p=0.0)))
