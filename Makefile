@@ -54,7 +54,9 @@ models: $(STAMP)
 	$(BIN)/phatnguoi train plates --init-onnx "$$(ls runs/plate_stage16/checkpoints/*/best.onnx | head -1)" --n 48000 --seed 201 --epochs 4 --lr 2e-4 --keep-init 0.5 --out runs/plate_stage20
 	$(BIN)/phatnguoi train plates --init-onnx "$$(ls runs/plate_stage20/checkpoints/*/best.onnx | head -1)" --n 48000 --seed 231 --epochs 4 --lr 2e-4 --keep-init 0.5 --out runs/plate_stage23
 	$(BIN)/phatnguoi train plates --init-onnx "$$(ls runs/plate_stage23/checkpoints/*/best.onnx | head -1)" --n 48000 --seed 241 --epochs 4 --lr 2e-4 --keep-init 0.5 --out runs/plate_stage24
-	$(BIN)/phatnguoi train plates --init-onnx "$$(ls runs/plate_stage24/checkpoints/*/best.onnx | head -1)" --n 48000 --seed 251 --epochs 4 --lr 2e-4 --keep-init 0.5 --out runs/plate_stage25 --install
+	$(BIN)/phatnguoi train plates --init-onnx "$$(ls runs/plate_stage24/checkpoints/*/best.onnx | head -1)" --n 48000 --seed 251 --epochs 4 --lr 2e-4 --keep-init 0.5 --out runs/plate_stage25
+	$(BIN)/phatnguoi train plates --init-onnx "$$(ls runs/plate_stage25/checkpoints/*/best.onnx | head -1)" --n 64000 --seed 271 --epochs 4 --lr 2e-4 --keep-init 0.5 --two-letter-p 0.35 --out runs/plate_stage27
+	$(BIN)/phatnguoi train plates --init-onnx "$$(ls runs/plate_stage27/checkpoints/*/best.onnx | head -1)" --n 48000 --seed 281 --epochs 4 --lr 2e-4 --keep-init 0.5 --two-letter-p 0.35 --out runs/plate_stage29 --install
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

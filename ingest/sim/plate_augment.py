@@ -67,7 +67,7 @@ class AugmentOptions:
     # 1.58), and their three-character top row stands in characters as large as the serial's. On
     # that share of the two-row car plates the width is drawn from ``square_car_aspect`` times the
     # height (stage 28).
-    square_car_p: float = 0.5
+    square_car_p: float = 0.0  # tried at 0.5 in stage 28: not better than its control, so off
     square_car_aspect: tuple[float, float] = (1.3, 1.8)
 
 
