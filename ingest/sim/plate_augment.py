@@ -95,7 +95,8 @@ def _plate_surface(plate: SimPlate, rng: np.random.Generator, height: int, opt: 
     matched_rows = bool(rng.random() < opt.matched_rows_p)
     dot_gap = _u(rng, *opt.dot_gap) if rng.random() < opt.dot_gap_p else 1.0
     size_mm = None
-    if plate.layout == Layout.TWO_ROW and plate.size_mm == PLATE_MM["two-row-car"] and rng.random() < opt.square_car_p:
+    # drawn only when asked: at 0 the plates keep the images stages 27-29 were trained on
+    if opt.square_car_p and plate.size_mm == PLATE_MM["two-row-car"] and rng.random() < opt.square_car_p:
         h_mm = PLATE_MM["two-row-car"][1]
         size_mm = (h_mm * _u(rng, *opt.square_car_aspect), h_mm)
     img = render_plate(plate, height, font=font, squeeze=squeeze, text_scale=text_scale, tight_gap=tight_gap,

@@ -148,3 +148,14 @@ def test_some_two_row_car_plates_are_drawn_squarer():
     bike = random_plate(np.random.default_rng(3), "motorbike")
     assert np.array_equal(augment_plate(bike, np.random.default_rng(8), AugmentOptions(square_car_p=1.0)),
                           augment_plate(bike, np.random.default_rng(8), AugmentOptions(square_car_p=0.0)))
+
+
+def test_square_car_plates_off_draw_nothing():
+    """At ``square_car_p`` 0 (the default) a two-row car plate takes no extra random draw, so the
+    data sets are those stages 27-29 were trained on; any share above 0 draws one."""
+    car = next(p for p in (random_plate(np.random.default_rng(s), "car") for s in range(60))
+               if p.layout == Layout.TWO_ROW)
+    off, tiny = np.random.default_rng(4), np.random.default_rng(4)
+    augment_plate(car, off, AugmentOptions(square_car_p=0.0))
+    augment_plate(car, tiny, AugmentOptions(square_car_p=1e-12))
+    assert off.bit_generator.state != tiny.bit_generator.state
